@@ -1,0 +1,131 @@
+// Björck orthonormalisation, order 1:  A <- (1+beta) A - beta A (A^T A).
+//
+// Always on the smaller Gram matrix (engine notes 2.3): for an r x c matrix
+//   r <= c ("wide"):  P = A A^T (r x r),  Y = (1+beta) A - beta P A
+//   r >  c ("tall"):  P = A^T A (c x c),  Y = (1+beta) A - beta A P
+// Both equal the textbook update because A p(A^T A) = p(A A^T) A.
+//
+// The backward pass is written by hand with 3 GEMMs per iteration
+// (autograd would use 4). For the wide case, with G = dL/dY:
+//   D  = -beta G A^T,  S = D + D^T
+//   dA = (1+beta) G - beta P G + S A
+// and the mirror image for the tall case.
+//
+// Saved state (when save != 0) is [A_0, P_0, A_1, P_1, ..., A_{K-1}, P_{K-1}],
+// each A_k r*c floats, each P_k s*s floats (s = min(r, c)).
+
+import { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
+import { F32 } from "./simd";
+import { copy, scale } from "./elementwise";
+
+/** Bytes of workspace bjorckForward / bjorckBackward need for an r x c matrix. */
+export function bjorckWorkspaceBytes(r: i32, c: i32): i32 {
+  const s = min(r, c);
+  return gemmWorkspaceBytes() + (2 * s * s + 2 * r * c) * 4;
+}
+
+/** Floats of saved state for K iterations (0 means nothing is saved). */
+export function bjorckSaveFloats(r: i32, c: i32, iters: i32): i32 {
+  const s = min(r, c);
+  return iters * (r * c + s * s);
+}
+
+/** One iteration: Y = (1+beta) A - beta * (A A^T) A (or A (A^T A)); P receives the Gram. */
+function bjorckStep(r: i32, c: i32, beta: f32, a: usize, p: usize, y: usize, gw: usize): void {
+  const n = r * c;
+  copy(n, a, y);
+  scale(n, 1 + beta, y);
+  if (r <= c) {
+    syrk(0, r, c, 1, a, c, 0, p, r, gw);
+    gemm(0, 0, r, c, r, -beta, p, r, a, c, 1, y, c, gw);
+  } else {
+    syrk(1, c, r, 1, a, c, 0, p, c, gw);
+    gemm(0, 0, r, c, c, -beta, a, c, p, c, 1, y, c, gw);
+  }
+}
+
+/**
+ * K iterations from w (r x c) into out (r x c). With save != 0, also records
+ * every iterate and Gram for the backward pass.
+ */
+export function bjorckForward(r: i32, c: i32, iters: i32, beta: f32, w: usize, out: usize, save: usize, work: usize): void {
+  const s = min(r, c);
+  const n = r * c;
+  const gw = work;
+  const gram = work + <usize>gemmWorkspaceBytes();
+  const buf0 = gram + <usize>(2 * s * s) * F32;
+  const buf1 = buf0 + <usize>n * F32;
+  if (iters <= 0) {
+    copy(n, w, out);
+    return;
+  }
+  let src = w;
+  for (let k = 0; k < iters; k++) {
+    const last = k == iters - 1;
+    let a = src;
+    let p = gram;
+    if (save != 0) {
+      const slot = save + <usize>(k * (n + s * s)) * F32;
+      if (a != slot) copy(n, a, slot);
+      a = slot;
+      p = slot + <usize>n * F32;
+    }
+    const y = last ? out : (k & 1 ? buf1 : buf0);
+    bjorckStep(r, c, beta, a, p, y, gw);
+    src = y;
+  }
+}
+
+/**
+ * Backward through K saved iterations: given gOut = dL/dA_K, writes gIn = dL/dW.
+ * gOut is left unchanged. gIn may not alias gOut.
+ */
+export function bjorckBackward(r: i32, c: i32, iters: i32, beta: f32, save: usize, gOut: usize, gIn: usize, work: usize): void {
+  const s = min(r, c);
+  const n = r * c;
+  const gw = work;
+  const d = work + <usize>gemmWorkspaceBytes();
+  const buf0 = d + <usize>(2 * s * s) * F32;
+  const buf1 = buf0 + <usize>n * F32;
+  if (iters <= 0) {
+    copy(n, gOut, gIn);
+    return;
+  }
+  let g = gOut;
+  for (let k = iters - 1; k >= 0; k--) {
+    const a = save + <usize>(k * (n + s * s)) * F32;
+    const p = a + <usize>n * F32;
+    const gNew = k == 0 ? gIn : (k & 1 ? buf1 : buf0);
+    if (r <= c) {
+      gemm(0, 1, r, r, c, -beta, g, c, a, c, 0, d, r, gw);            // D = -beta G A^T
+      symmetrise(r, d);                                                  // S = D + D^T
+      copy(n, g, gNew);
+      scale(n, 1 + beta, gNew);
+      gemm(0, 0, r, c, r, -beta, p, r, g, c, 1, gNew, c, gw);           // - beta P G
+      gemm(0, 0, r, c, r, 1, d, r, a, c, 1, gNew, c, gw);               // + S A
+    } else {
+      gemm(1, 0, c, c, r, -beta, a, c, g, c, 0, d, c, gw);              // D = -beta A^T G
+      symmetrise(c, d);
+      copy(n, g, gNew);
+      scale(n, 1 + beta, gNew);
+      gemm(0, 0, r, c, c, -beta, g, c, p, c, 1, gNew, c, gw);           // - beta G P
+      gemm(0, 0, r, c, c, 1, a, c, d, c, 1, gNew, c, gw);               // + A S
+    }
+    g = gNew;
+  }
+}
+
+/** D <- D + D^T in place (n x n, contiguous). */
+function symmetrise(n: i32, d: usize): void {
+  for (let i = 0; i < n; i++) {
+    const di = d + <usize>(i * n + i) * F32;
+    store<f32>(di, 2 * load<f32>(di));
+    for (let j = i + 1; j < n; j++) {
+      const pij = d + <usize>(i * n + j) * F32;
+      const pji = d + <usize>(j * n + i) * F32;
+      const v = load<f32>(pij) + load<f32>(pji);
+      store<f32>(pij, v);
+      store<f32>(pji, v);
+    }
+  }
+}

@@ -1,0 +1,18 @@
+// lipvae kernels. Every export works on raw pointers into the linear memory
+// that the TypeScript side owns (src/engine/arena.ts); none allocates.
+
+export { gemm, syrk, mirrorLower, gemmWorkspaceBytes } from "./gemm";
+export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
+export { groupsortForward, groupsortBackward } from "./groupsort";
+export { copy, scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
+export { peakMulAdd } from "./peak";
+
+/** First byte of linear memory free for the arena (past static data). */
+export function heapBase(): usize {
+  return (__heap_base + 63) & ~<usize>63;
+}
+
+/** 1 when this build uses relaxed-SIMD fused multiply-add. */
+export function hasRelaxedSimd(): i32 {
+  return ASC_FEATURE_RELAXED_SIMD ? 1 : 0;
+}

@@ -1,0 +1,16 @@
+// Small SIMD helpers shared by every kernel. Everything here is @inline so
+// that V8 sees straight-line code in the hot loops.
+
+/** c + a*b lane-wise: one fused multiply-add in the relaxed build, mul+add otherwise. */
+// @ts-ignore: decorator
+@inline export function madd(a: v128, b: v128, c: v128): v128 {
+  if (ASC_FEATURE_RELAXED_SIMD) {
+    return f32x4.relaxed_madd(a, b, c);
+  } else {
+    return f32x4.add(f32x4.mul(a, b), c);
+  }
+}
+
+/** Bytes in one f32. */
+// @ts-ignore: decorator
+@inline export const F32: usize = 4;

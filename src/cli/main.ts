@@ -1,0 +1,47 @@
+// `lipvae` entry point: dispatches to one command module, turns user errors
+// into one clear line (never a stack trace) and exit status 2.
+import { commands } from "./registry.js";
+import { UsageError } from "./command.js";
+
+function overview(): string {
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+  return [
+    "lipvae: certifiably robust variational autoencoders",
+    "",
+    "usage: lipvae <command> [options]    (lipvae <command> --help for details)",
+    "",
+    "commands:",
+    ...lines,
+  ].join("\n");
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === "--help" || name === "-h" || name === "help") {
+    console.log(overview());
+    return name ? 0 : 1;
+  }
+  const command = commands.find((c) => c.name === name);
+  if (!command) {
+    console.error(`lipvae: unknown command '${name}'.\n\n${overview()}`);
+    return 2;
+  }
+  if (rest.includes("--help") || rest.includes("-h")) {
+    console.log(command.usage);
+    return 0;
+  }
+  try {
+    return await command.run(rest);
+  } catch (err) {
+    if (err instanceof UsageError || (err instanceof Error && err.name === "LipvaeError")) {
+      console.error(`lipvae ${name}: ${err.message}`);
+      return 2;
+    }
+    if (err instanceof Error && (err as NodeJS.ErrnoException).code === "ERR_PARSE_ARGS_UNKNOWN_OPTION") {
+      console.error(`lipvae ${name}: ${err.message}\n\n${command.usage}`);
+      return 2;
+    }
+    throw err;
+  }
+}

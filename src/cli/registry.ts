@@ -1,0 +1,8 @@
+// Every command of the `lipvae` CLI, in the order `lipvae --help` lists them.
+// Add a command by importing its module here.
+import type { Command } from "./command.js";
+import { versionCommand } from "./version.js";
+
+export const commands: Command[] = [
+  versionCommand,
+];
