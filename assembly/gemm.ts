@@ -185,41 +185,23 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
-  let p = 0;
-  for (; p + 2 <= kc; p += 2) {
-    let b0 = v128.load(bp);
-    let b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
+  // One depth step per iteration: unrolling lets V8 hoist the next step's
+  // loads above this step's FMAs, and the extra live registers spill.
+  // A single induction variable q (A advances 16 bytes a step, B 32) keeps
+  // the loop overhead to one add and one compare.
+  const end = <usize>kc << 4;
+  for (let q: usize = 0; q < end; q += 16) {
+    const bq = bp + (q << 1);
+    const aq = ap + q;
+    const b0 = v128.load(bq);
+    const b1 = v128.load(bq, 16);
+    let a = v128.load32_splat(aq);
     c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
+    a = v128.load32_splat(aq, 4);
     c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
+    a = v128.load32_splat(aq, 8);
     c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-    b0 = v128.load(bp, 32);
-    b1 = v128.load(bp, 48);
-    a = v128.load32_splat(ap, 16);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 20);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 24);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 28);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-    ap += 32;
-    bp += 64;
-  }
-  if (p < kc) {
-    const b0 = v128.load(bp);
-    const b1 = v128.load(bp, 16);
-    let a = v128.load32_splat(ap);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(ap, 4);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(ap, 8);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(ap, 12);
+    a = v128.load32_splat(aq, 12);
     c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
   }
   const ld = <usize>ldc * F32;

@@ -1,0 +1,163 @@
+// Kernel dispatch: one function per kernel, taking tensors, running the WASM
+// kernel for f32 tensors and the TypeScript reference for f64 ones. ops.ts
+// (the autodiff rules) is written only against these functions, so the same
+// rules run on both paths and the f64 path can check the f32 one.
+
+import { engine, empty, type Tensor } from "./tensor.js";
+import {
+  refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
+  refSigmoid, refSoftplus,
+} from "./reference.js";
+
+/** out = alpha op(A) op(B) (+ beta out when `into` is given). */
+export function gemm(
+  transA: boolean, transB: boolean, a: Tensor, b: Tensor, alpha = 1, into?: Tensor, beta = 0,
+): Tensor {
+  const [ar, ac] = a.shape, [br, bc] = b.shape;
+  const m = transA ? ac : ar, k = transA ? ar : ac;
+  const n = transB ? br : bc;
+  const out = into ?? empty([m, n], a.dtype);
+  if (a.dtype === "f32") {
+    const e = engine();
+    const work = e.workspace(e.kernels.gemmWorkspaceBytes());
+    e.kernels.gemm(+transA, +transB, m, n, k, alpha, a.ptr, ac, b.ptr, bc, into ? beta : 0, out.ptr, n, work);
+  } else {
+    refGemm(+transA, +transB, m, n, k, alpha, a.data, ac, b.data, bc, into ? beta : 0, out.data, n);
+  }
+  return out;
+}
+
+/** Saved Björck state: opaque to callers, consumed by bjorckBackward. */
+export interface BjorckSaved {
+  rows: number;
+  cols: number;
+  iters: number;
+  beta: number;
+  /** f32: one arena tensor holding [A_0, P_0, ...]; f64: arrays. */
+  buffer: Tensor | null;
+  host: { a: Float64Array; p: Float64Array }[] | null;
+}
+
+export function bjorckForward(w: Tensor, iters: number, beta: number, save: boolean): { out: Tensor; saved: BjorckSaved | null } {
+  const [r, c] = w.shape;
+  if (w.dtype === "f64") {
+    const { out, saved } = refBjorckForward(r, c, iters, beta, w.data);
+    const t = empty([r, c], "f64");
+    t.data.set(out);
+    return { out: t, saved: save ? { rows: r, cols: c, iters, beta, buffer: null, host: saved } : null };
+  }
+  const e = engine();
+  const out = empty([r, c]);
+  const buffer = save && iters > 0 ? empty([e.kernels.bjorckSaveFloats(r, c, iters)]) : null;
+  const work = e.workspace(e.kernels.bjorckWorkspaceBytes(r, c));
+  e.kernels.bjorckForward(r, c, iters, beta, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
+  return { out, saved: save ? { rows: r, cols: c, iters, beta, buffer, host: null } : null };
+}
+
+export function bjorckBackward(saved: BjorckSaved, gOut: Tensor): Tensor {
+  const { rows: r, cols: c, iters, beta } = saved;
+  if (gOut.dtype === "f64") {
+    const g = refBjorckBackward(r, c, beta, saved.host!, gOut.data);
+    const t = empty([r, c], "f64");
+    t.data.set(g);
+    return t;
+  }
+  const e = engine();
+  const gIn = empty([r, c]);
+  const work = e.workspace(e.kernels.bjorckWorkspaceBytes(r, c));
+  e.kernels.bjorckBackward(r, c, iters, beta, saved.buffer ? saved.buffer.ptr : 0, gOut.ptr, gIn.ptr, work);
+  return gIn;
+}
+
+export function groupsortForward(x: Tensor, group: number): Tensor {
+  const y = empty(x.shape, x.dtype);
+  if (x.dtype === "f32") engine().kernels.groupsortForward(x.size, group, x.ptr, y.ptr);
+  else refGroupsortForward(group, x.data, y.data);
+  return y;
+}
+
+export function groupsortBackward(x: Tensor, dy: Tensor, group: number): Tensor {
+  const dx = empty(x.shape, x.dtype);
+  if (x.dtype === "f32") {
+    const e = engine();
+    const idx = e.workspace(group * 4);
+    e.kernels.groupsortBackward(x.size, group, x.ptr, dy.ptr, dx.ptr, idx);
+  } else {
+    refGroupsortBackward(group, x.data, dy.data, dx.data);
+  }
+  return dx;
+}
+
+/** out[i, j] = alpha (x[i, j] + bias[j]). */
+export function addRowBias(x: Tensor, bias: Tensor, alpha = 1): Tensor {
+  const [m, n] = x.shape;
+  const out = empty(x.shape, x.dtype);
+  if (x.dtype === "f32") {
+    engine().kernels.addRowBias(m, n, x.ptr, bias.ptr, alpha, out.ptr);
+  } else {
+    const xd = x.data, bd = bias.data, od = out.data;
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) od[i * n + j] = alpha * (xd[i * n + j] + bd[j]);
+  }
+  return out;
+}
+
+/** Column sums of an m x n matrix, times alpha. */
+export function columnSums(x: Tensor, alpha = 1): Tensor {
+  const [m, n] = x.shape;
+  const out = empty([n], x.dtype);
+  if (x.dtype === "f32") {
+    const e = engine();
+    e.kernels.columnSums(m, n, x.ptr, out.ptr);
+    if (alpha !== 1) e.kernels.scale(n, alpha, out.ptr);
+  } else {
+    const xd = x.data, od = out.data;
+    od.fill(0);
+    for (let i = 0; i < m; i++) for (let j = 0; j < n; j++) od[j] += xd[i * n + j];
+    if (alpha !== 1) for (let j = 0; j < n; j++) od[j] *= alpha;
+  }
+  return out;
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const y = empty(x.shape, x.dtype);
+  if (x.dtype === "f32") engine().kernels.sigmoid(x.size, x.ptr, y.ptr);
+  else mapInto(x, y, refSigmoid);
+  return y;
+}
+
+export function softplus(x: Tensor): Tensor {
+  const y = empty(x.shape, x.dtype);
+  if (x.dtype === "f32") engine().kernels.softplus(x.size, x.ptr, y.ptr);
+  else mapInto(x, y, refSoftplus);
+  return y;
+}
+
+/** y[i] = alpha x[i] + beta y[i] in place on y. */
+export function axpbyInPlace(alpha: number, x: Tensor, beta: number, y: Tensor): void {
+  if (x.dtype === "f32") {
+    engine().kernels.axpby(x.size, alpha, x.ptr, beta, y.ptr);
+  } else {
+    const xd = x.data, yd = y.data;
+    for (let i = 0; i < xd.length; i++) yd[i] = alpha * xd[i] + beta * yd[i];
+  }
+}
+
+/** y = f(x) elementwise into a new tensor (the generic path for cheap ops). */
+export function map(x: Tensor, f: (v: number, i: number) => number): Tensor {
+  const y = empty(x.shape, x.dtype);
+  mapInto(x, y, f);
+  return y;
+}
+
+/** out = f(a, b) elementwise (shapes already checked). */
+export function map2(a: Tensor, b: Tensor, f: (u: number, v: number, i: number) => number): Tensor {
+  const out = empty(a.shape, a.dtype);
+  const ad = a.data, bd = b.data, od = out.data;
+  for (let i = 0; i < od.length; i++) od[i] = f(ad[i], bd[i], i);
+  return out;
+}
+
+function mapInto(x: Tensor, y: Tensor, f: (v: number, i: number) => number): void {
+  const xd = x.data, yd = y.data;
+  for (let i = 0; i < xd.length; i++) yd[i] = f(xd[i], i);
+}

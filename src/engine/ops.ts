@@ -1,0 +1,314 @@
+// The differentiable operations and their derivative rules, all in one place.
+//
+// Each primitive computes its forward value with the kernels in kernels.ts
+// and, when gradients are being recorded, attaches a Node whose backward rule
+// sits right below the forward. Composite operations (mean, neg, kl, ...) are
+// built from primitives and need no rule of their own.
+//
+// NOTE: shapes never broadcast silently. Mismatches throw an error naming the
+// op and both shapes.
+
+import { type Node, Tensor, empty, sameShape, shapeError, tensor } from "./tensor.js";
+import * as K from "./kernels.js";
+import { gradEnabled } from "./tape.js";
+
+/** Attaches a backward rule to `out` if any input needs a gradient. */
+function record(out: Tensor, op: string, inputs: Tensor[], saved: Tensor[], backward: Node["backward"]): Tensor {
+  if (gradEnabled() && inputs.some((t) => t.requiresGrad)) {
+    out.requiresGrad = true;
+    out.node = { op, inputs, saved, backward };
+  }
+  return out;
+}
+
+function requireSame(op: string, a: Tensor, b: Tensor): void {
+  if (a.dtype !== b.dtype) shapeError(op, `dtypes differ (${a.dtype} vs ${b.dtype})`, a, b);
+  if (!sameShape(a.shape, b.shape)) shapeError(op, "shapes must be equal (no broadcasting)", a, b);
+}
+
+function requireRank(op: string, t: Tensor, rank: number): void {
+  if (t.rank !== rank) shapeError(op, `expected a rank-${rank} tensor`, t);
+}
+
+// ===========================================================================
+// Linear algebra
+
+/** op(a) @ op(b), with op = transpose where asked; no transpose is ever materialised. */
+export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Tensor {
+  requireRank("matmul", a, 2);
+  requireRank("matmul", b, 2);
+  if (a.dtype !== b.dtype) shapeError("matmul", `dtypes differ (${a.dtype} vs ${b.dtype})`, a, b);
+  const k1 = transA ? a.shape[0] : a.shape[1];
+  const k2 = transB ? b.shape[1] : b.shape[0];
+  if (k1 !== k2) shapeError("matmul", `inner dimensions differ (${k1} vs ${k2}; transA=${transA}, transB=${transB})`, a, b);
+  const out = K.gemm(transA, transB, a, b);
+  return record(out, "matmul", [a, b], [], (g, needs) => [
+    // C = op(A) op(B):  dA = g op(B)^T (or its transpose),  dB = op(A)^T g (or its transpose)
+    needs[0] ? (transA ? K.gemm(transB, true, b, g) : K.gemm(false, !transB, g, b)) : null,
+    needs[1] ? (transB ? K.gemm(true, transA, g, a) : K.gemm(!transA, false, a, g)) : null,
+  ]);
+}
+
+/**
+ * Björck orthonormalisation of W (order 1): K iterations of
+ * W <- (1+beta) W - beta W W^T W, fused, with the hand-written backward.
+ */
+export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
+  requireRank("bjorck", w, 2);
+  if (!Number.isInteger(iters) || iters < 0) throw new Error(`bjorck: iterations must be a non-negative integer (got ${iters})`);
+  const track = gradEnabled() && w.requiresGrad;
+  const { out, saved } = K.bjorckForward(w, iters, beta, track);
+  const keepAlive = saved?.buffer ? [saved.buffer] : [];
+  return record(out, "bjorck", [w], keepAlive, (g) => [K.bjorckBackward(saved!, g)]);
+}
+
+// ===========================================================================
+// Broadcasts and reductions
+
+/** x[m, n] + bias[n] on every row. */
+export function addBias(x: Tensor, bias: Tensor): Tensor {
+  requireRank("addBias", x, 2);
+  if (bias.rank !== 1 || bias.shape[0] !== x.shape[1] || bias.dtype !== x.dtype) {
+    shapeError("addBias", "bias must be a vector with one entry per column", x, bias);
+  }
+  const out = K.addRowBias(x, bias);
+  return record(out, "addBias", [x, bias], [], (g, needs) => [
+    needs[0] ? g : null,
+    needs[1] ? K.columnSums(g) : null,
+  ]);
+}
+
+/** Sum of all elements, as a scalar tensor. */
+export function sum(x: Tensor): Tensor {
+  const d = x.data;
+  let s = 0;
+  for (let i = 0; i < d.length; i++) s += d[i];
+  const out = tensor([s], [], x.dtype);
+  return record(out, "sum", [x], [], (g) => {
+    const gv = g.data[0];
+    return [K.map(x, () => gv)];
+  });
+}
+
+/** Row sums of x[m, n] -> [m] (per-example totals). */
+export function sumRows(x: Tensor): Tensor {
+  requireRank("sumRows", x, 2);
+  const [m, n] = x.shape;
+  const out = empty([m], x.dtype);
+  const xd = x.data, od = out.data;
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += xd[i * n + j];
+    od[i] = s;
+  }
+  return record(out, "sumRows", [x], [], (g) => {
+    const gd = g.data;
+    return [K.map(x, (_, i) => gd[Math.floor(i / n)])];
+  });
+}
+
+// ===========================================================================
+// Elementwise: binary
+
+export function add(a: Tensor, b: Tensor): Tensor {
+  requireSame("add", a, b);
+  const out = K.map2(a, b, (u, v) => u + v);
+  return record(out, "add", [a, b], [], (g, needs) => [needs[0] ? g : null, needs[1] ? g : null]);
+}
+
+export function sub(a: Tensor, b: Tensor): Tensor {
+  requireSame("sub", a, b);
+  const out = K.map2(a, b, (u, v) => u - v);
+  return record(out, "sub", [a, b], [], (g, needs) => [needs[0] ? g : null, needs[1] ? scale(g, -1) : null]);
+}
+
+export function mul(a: Tensor, b: Tensor): Tensor {
+  requireSame("mul", a, b);
+  const out = K.map2(a, b, (u, v) => u * v);
+  return record(out, "mul", [a, b], [], (g, needs) => [
+    needs[0] ? K.map2(g, b, (u, v) => u * v) : null,
+    needs[1] ? K.map2(g, a, (u, v) => u * v) : null,
+  ]);
+}
+
+// ===========================================================================
+// Elementwise: unary
+
+/** s * x for a constant s. */
+export function scale(x: Tensor, s: number): Tensor {
+  const out = K.map(x, (v) => s * v);
+  return record(out, "scale", [x], [], (g) => [K.map(g, (v) => s * v)]);
+}
+
+export function square(x: Tensor): Tensor {
+  const out = K.map(x, (v) => v * v);
+  return record(out, "square", [x], [], (g) => [K.map2(g, x, (u, v) => 2 * u * v)]);
+}
+
+export function exp(x: Tensor): Tensor {
+  const out = K.map(x, Math.exp);
+  return record(out, "exp", [x], [out], (g) => [K.map2(g, out, (u, v) => u * v)]);
+}
+
+export function log(x: Tensor): Tensor {
+  const out = K.map(x, Math.log);
+  return record(out, "log", [x], [], (g) => [K.map2(g, x, (u, v) => u / v)]);
+}
+
+export function sigmoid(x: Tensor): Tensor {
+  const out = K.sigmoid(x);
+  return record(out, "sigmoid", [x], [out], (g) => [K.map2(g, out, (u, s) => u * s * (1 - s))]);
+}
+
+/** log(1 + e^x), stable. Its derivative is sigmoid(x). */
+export function softplus(x: Tensor): Tensor {
+  const out = K.softplus(x);
+  return record(out, "softplus", [x], [], (g) => {
+    const s = K.sigmoid(x);
+    return [K.map2(g, s, (u, v) => u * v)];
+  });
+}
+
+/** ReLU; the derivative at 0 is taken as 0. */
+export function relu(x: Tensor): Tensor {
+  const out = K.map(x, (v) => (v > 0 ? v : 0));
+  return record(out, "relu", [x], [], (g) => [K.map2(g, x, (u, v) => (v > 0 ? u : 0))]);
+}
+
+/** GroupSort with contiguous groups of `group` values (2 = MaxMin). Stable: ties keep order. */
+export function groupsort(x: Tensor, group = 2): Tensor {
+  const width = x.shape[x.rank - 1];
+  if (!Number.isInteger(group) || group < 1 || width % group !== 0) {
+    shapeError("groupsort", `group size ${group} must divide the last dimension ${width}`, x);
+  }
+  const out = K.groupsortForward(x, group);
+  return record(out, "groupsort", [x], [], (g) => [K.groupsortBackward(x, g, group)]);
+}
+
+/**
+ * Rescales each row of x[m, n] to norm at most maxNorm: x * min(1, maxNorm/||x||).
+ * A projection onto a ball, so 1-Lipschitz. Rows of norm 0 pass through.
+ */
+export function clipRowNorm(x: Tensor, maxNorm: number): Tensor {
+  requireRank("clipRowNorm", x, 2);
+  const [m, n] = x.shape;
+  const xd = x.data;
+  const norms = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += xd[i * n + j] ** 2;
+    norms[i] = Math.sqrt(s);
+  }
+  const factor = (i: number) => (norms[i] > maxNorm ? maxNorm / norms[i] : 1);
+  const out = K.map(x, (v, idx) => v * factor(Math.floor(idx / n)));
+  return record(out, "clipRowNorm", [x], [], (g) => {
+    // Clipped row: y = c x/|x|  =>  dx = (c/|x|) (g - u (u.g)), u = x/|x|.
+    const gd = g.data;
+    const dx = empty(x.shape, x.dtype);
+    const xv = x.data, dd = dx.data;
+    for (let i = 0; i < m; i++) {
+      const r = norms[i];
+      if (!(r > maxNorm)) {
+        for (let j = 0; j < n; j++) dd[i * n + j] = gd[i * n + j];
+        continue;
+      }
+      let dot = 0;
+      for (let j = 0; j < n; j++) dot += (xv[i * n + j] / r) * gd[i * n + j];
+      for (let j = 0; j < n; j++) dd[i * n + j] = (maxNorm / r) * (gd[i * n + j] - (xv[i * n + j] / r) * dot);
+    }
+    return [dx];
+  });
+}
+
+// ===========================================================================
+// Likelihood
+
+/** Decoder logits are clamped so that lambda = sigmoid(h) stays in [eps, 1-eps], eps = 2^-23 (torch's float32 eps). */
+export const CB_LOGIT_LIMIT = Math.log((1 - 2 ** -23) / 2 ** -23);
+
+/**
+ * Elementwise continuous-Bernoulli log-density log p(x | lambda) with
+ * lambda = sigmoid(clamp(h)), as torch.distributions.ContinuousBernoulli:
+ *   x h - softplus(h) + log C(lambda),
+ *   log C = log|log(1-l) - log(l)| - log|1-2l| away from 1/2, and the Taylor form
+ *   log 2 + 4/3 t + 104/45 t^2 (t = (l-1/2)^2) for l in [0.499, 0.501].
+ */
+export function cbLogLik(h: Tensor, x: Tensor): Tensor {
+  requireSame("cbLogLik", h, x);
+  const out = K.map2(h, x, (hv, xv) => {
+    const hc = clampLogit(hv);
+    return xv * hc - softplusScalar(hc) + cbLogNorm(hc);
+  });
+  return record(out, "cbLogLik", [h, x], [], (g, needs) => {
+    if (needs[1]) throw new Error("cbLogLik: no gradient with respect to the data x");
+    const dh = empty(h.shape, h.dtype);
+    const hd = h.data, xd = x.data, gd = g.data, dd = dh.data;
+    for (let i = 0; i < dd.length; i++) {
+      const hv = hd[i];
+      // The clamp is flat outside the limit: no gradient there (as torch).
+      dd[i] = hv <= -CB_LOGIT_LIMIT || hv >= CB_LOGIT_LIMIT
+        ? 0
+        : gd[i] * (xd[i] - sigmoidScalar(hv) + cbLogNormGrad(hv));
+    }
+    return [dh, null];
+  });
+}
+
+function clampLogit(h: number): number {
+  return Math.min(CB_LOGIT_LIMIT, Math.max(-CB_LOGIT_LIMIT, h));
+}
+
+export function sigmoidScalar(v: number): number {
+  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
+}
+
+export function softplusScalar(v: number): number {
+  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
+}
+
+/** True where torch uses the Taylor form: lambda in (0.499, 0.501]. */
+function inTaylorRegion(l: number): boolean {
+  return l > 0.499 && l <= 0.501;
+}
+
+/**
+ * log C(lambda) as a function of the logit h (lambda = sigmoid(h)).
+ * Away from 1/2: log|log(1-l) - log l| - log|1-2l| = log|h| - log|tanh(h/2)|,
+ * since log((1-l)/l) = -h and 1-2l = -tanh(h/2) exactly.
+ */
+export function cbLogNorm(h: number): number {
+  const l = sigmoidScalar(h);
+  if (inTaylorRegion(l)) {
+    const t = (l - 0.5) ** 2;
+    return Math.log(2) + (4 / 3 + (104 / 45) * t) * t;
+  }
+  return Math.log(Math.abs(h)) - Math.log(Math.abs(Math.tanh(h / 2)));
+}
+
+/** d/dh of cbLogNorm(h). */
+export function cbLogNormGrad(h: number): number {
+  const l = sigmoidScalar(h);
+  if (inTaylorRegion(l)) {
+    const t = (l - 0.5) ** 2;
+    const dt = 2 * (l - 0.5) * l * (1 - l);
+    return (4 / 3 + (208 / 45) * t) * dt;
+  }
+  const th = Math.tanh(h / 2);
+  return 1 / h - (1 - th * th) / (2 * th);
+}
+
+// ===========================================================================
+// Composites (no rules of their own)
+
+export function neg(x: Tensor): Tensor {
+  return scale(x, -1);
+}
+
+export function mean(x: Tensor): Tensor {
+  return scale(sum(x), 1 / x.size);
+}
+
+/** log(sigmoid(x)) = -softplus(-x), without the log of an underflowed sigmoid. */
+export function logSigmoid(x: Tensor): Tensor {
+  return neg(softplus(neg(x)));
+}

@@ -1,0 +1,216 @@
+// Every WASM kernel against its plain TypeScript oracle (src/engine/reference.ts),
+// on random shapes including 1x1, sizes that are not multiples of 4 or 8,
+// tall and wide matrices, padded leading dimensions and unaligned offsets.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import fc from "fast-check";
+import { engine } from "../src/engine/tensor.js";
+import {
+  refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
+  refSigmoid, refSoftplus, refSyrk,
+} from "../src/engine/reference.js";
+import { SEED, assertClose, rng, uniform } from "./helpers.js";
+
+const e = engine();
+const k = e.kernels;
+
+/** Copies values into fresh arena memory at a random float offset; returns the byte pointer. */
+function put(values: ArrayLike<number>, offsetFloats = 0): number {
+  const ptr = e.arena.alloc((values.length + offsetFloats) * 4 + 64) + offsetFloats * 4;
+  e.arena.f32(ptr, values.length).set(values);
+  return ptr;
+}
+
+function get(ptr: number, n: number): Float64Array {
+  return Float64Array.from(e.arena.f32(ptr, n));
+}
+
+const f32 = (x: ArrayLike<number>) => Float64Array.from(Float32Array.from(x));
+
+function checkGemm(ta: number, tb: number, m: number, n: number, kk: number, padA: number, padB: number, padC: number,
+  off: number, alpha: number, beta: number, seed: number): void {
+  const rand = rng(seed);
+  const aRows = ta ? kk : m, aCols = ta ? m : kk;
+  const bRows = tb ? n : kk, bCols = tb ? kk : n;
+  const lda = aCols + padA, ldb = bCols + padB, ldc = n + padC;
+  const a = f32(uniform(rand, aRows * lda)), b = f32(uniform(rand, bRows * ldb)), c0 = f32(uniform(rand, m * ldc));
+  const pa = put(a, off), pb = put(b, (off + 1) % 4), pc = put(c0, (off + 2) % 4);
+  const work = e.workspace(k.gemmWorkspaceBytes());
+  k.gemm(ta, tb, m, n, kk, alpha, pa, lda, pb, ldb, beta, pc, ldc, work);
+  const expected = Float64Array.from(c0);
+  refGemm(ta, tb, m, n, kk, alpha, a, lda, b, ldb, beta, expected, ldc);
+  const got = get(pc, m * ldc);
+  // Padding columns of C must be untouched.
+  for (let i = 0; i < m; i++) for (let j = n; j < ldc; j++) expected[i * ldc + j] = c0[i * ldc + j];
+  assertClose(got, expected, 1e-5 * (1 + kk), 1e-5, `gemm ta=${ta} tb=${tb} ${m}x${n}x${kk}`);
+}
+
+test("gemm matches the oracle on random shapes, transposes, strides and offsets", () => {
+  fc.assert(
+    fc.property(
+      fc.integer({ min: 0, max: 1 }), fc.integer({ min: 0, max: 1 }),
+      fc.integer({ min: 1, max: 23 }), fc.integer({ min: 1, max: 27 }), fc.integer({ min: 1, max: 30 }),
+      fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }), fc.integer({ min: 0, max: 5 }),
+      fc.integer({ min: 0, max: 3 }),
+      fc.constantFrom(1, -0.5, 2), fc.constantFrom(0, 1, 0.5),
+      fc.integer(),
+      (ta, tb, m, n, kk, pa, pb, pc, off, alpha, beta, seed) => checkGemm(ta, tb, m, n, kk, pa, pb, pc, off, alpha, beta, seed),
+    ),
+    { seed: SEED, numRuns: 300 },
+  );
+});
+
+test("gemm crosses its cache-blocking boundaries (MC=128, KC=256) correctly", () => {
+  for (const [ta, tb] of [[0, 0], [0, 1], [1, 0], [1, 1]]) {
+    checkGemm(ta, tb, 133, 19, 517, 1, 0, 3, 1, 1, 0, 7 + ta * 2 + tb);
+  }
+  checkGemm(0, 0, 1, 1, 1, 0, 0, 0, 0, 1, 0, 1);
+  checkGemm(0, 1, 1, 2100, 3, 0, 0, 0, 0, 1, 0, 2); // wider than one NC=2048 block
+});
+
+test("gemm with beta = 0 overwrites NaN in C", () => {
+  const a = put([1, 2]), b = put([3, 4]), c = put([NaN]);
+  k.gemm(0, 0, 1, 1, 2, 1, a, 2, b, 1, 0, c, 1, e.workspace(k.gemmWorkspaceBytes()));
+  assert.is(get(c, 1)[0], 11);
+});
+
+test("syrk equals op(A) op(A)^T in full (both triangles)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 0, max: 1 }), fc.integer({ min: 1, max: 37 }), fc.integer({ min: 1, max: 41 }), fc.integer(),
+      (trans, n, kk, seed) => {
+        const rand = rng(seed);
+        const rows = trans ? kk : n, cols = trans ? n : kk;
+        const a = f32(uniform(rand, rows * cols));
+        const pa = put(a), pc = put(new Float64Array(n * n));
+        k.syrk(trans, n, kk, 1, pa, cols, 0, pc, n, e.workspace(k.gemmWorkspaceBytes()));
+        const expected = new Float64Array(n * n);
+        refSyrk(trans, n, kk, 1, a, cols, 0, expected, n);
+        assertClose(get(pc, n * n), expected, 1e-5 * (1 + kk), 1e-5, `syrk trans=${trans} n=${n} k=${kk}`);
+      }),
+    { seed: SEED, numRuns: 150 },
+  );
+  // One size past the blocking boundaries.
+  const rand = rng(3), n = 140, kk = 300;
+  const a = f32(uniform(rand, n * kk));
+  const pa = put(a), pc = put(new Float64Array(n * n));
+  k.syrk(0, n, kk, 1, pa, kk, 0, pc, n, e.workspace(k.gemmWorkspaceBytes()));
+  const expected = new Float64Array(n * n);
+  refSyrk(0, n, kk, 1, a, kk, 0, expected, n);
+  assertClose(get(pc, n * n), expected, 1e-5 * kk, 1e-5, "syrk 140x300");
+});
+
+test("Björck forward and backward kernels match the oracle (wide, tall, square; K = 0..4)", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 19 }), fc.integer({ min: 1, max: 19 }), fc.integer({ min: 0, max: 4 }), fc.integer(),
+      (r, c, iters, seed) => {
+        const rand = rng(seed);
+        const scale = 1 / Math.sqrt(Math.max(r, c));
+        const w = f32(uniform(rand, r * c, -scale, scale));
+        const gOut = f32(uniform(rand, r * c));
+        const beta = 0.5;
+        const pw = put(w), pout = put(new Float64Array(r * c));
+        const saveFloats = k.bjorckSaveFloats(r, c, iters);
+        const psave = put(new Float64Array(Math.max(saveFloats, 1)));
+        const work = e.workspace(k.bjorckWorkspaceBytes(r, c));
+        k.bjorckForward(r, c, iters, beta, pw, pout, psave, work);
+        const ref = refBjorckForward(r, c, iters, beta, w);
+        assertClose(get(pout, r * c), ref.out, 1e-5, 1e-4, `bjorck fwd ${r}x${c} K=${iters}`);
+        const pg = put(gOut), pgi = put(new Float64Array(r * c));
+        k.bjorckBackward(r, c, iters, beta, psave, pg, pgi, e.workspace(k.bjorckWorkspaceBytes(r, c)));
+        const refG = refBjorckBackward(r, c, beta, ref.saved, gOut);
+        assertClose(get(pgi, r * c), refG, 1e-4, 1e-4, `bjorck bwd ${r}x${c} K=${iters}`);
+        // The incoming gradient must not be modified.
+        assertClose(get(pg, r * c), gOut, 0, 0, "bjorck bwd leaves gOut intact");
+      }),
+    { seed: SEED, numRuns: 120 },
+  );
+});
+
+test("Björck forward without saved state gives the same result", () => {
+  const rand = rng(11), r = 7, c = 13;
+  const w = f32(uniform(rand, r * c, -0.3, 0.3));
+  const pw = put(w), p1 = put(new Float64Array(r * c)), p2 = put(new Float64Array(r * c));
+  const psave = put(new Float64Array(k.bjorckSaveFloats(r, c, 5)));
+  k.bjorckForward(r, c, 5, 0.5, pw, p1, psave, e.workspace(k.bjorckWorkspaceBytes(r, c)));
+  k.bjorckForward(r, c, 5, 0.5, pw, p2, 0, e.workspace(k.bjorckWorkspaceBytes(r, c)));
+  assertClose(get(p1, r * c), get(p2, r * c), 0, 0, "save vs no save");
+});
+
+test("GroupSort forward and backward match the oracle for group sizes 1..6", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 6 }), fc.integer({ min: 1, max: 13 }), fc.integer(), fc.boolean(),
+      (g, groups, seed, withTies) => {
+        const rand = rng(seed);
+        const n = g * groups;
+        // Ties exercise the stable policy: values drawn from a small set.
+        const x = withTies ? Float64Array.from({ length: n }, () => Math.floor(rand() * 3)) : f32(uniform(rand, n));
+        const dy = f32(uniform(rand, n));
+        const px = put(x), py = put(new Float64Array(n));
+        k.groupsortForward(n, g, px, py);
+        const y = new Float64Array(n);
+        refGroupsortForward(g, x, y);
+        assertClose(get(py, n), y, 0, 0, `groupsort fwd g=${g}`);
+        const pdy = put(dy), pdx = put(new Float64Array(n));
+        k.groupsortBackward(n, g, px, pdy, pdx, e.workspace(4 * g));
+        const dx = new Float64Array(n);
+        refGroupsortBackward(g, x, dy, dx);
+        assertClose(get(pdx, n), dx, 0, 0, `groupsort bwd g=${g}`);
+      }),
+    { seed: SEED, numRuns: 300 },
+  );
+});
+
+test("elementwise kernels match their oracles", () => {
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 9 }), fc.integer({ min: 1, max: 13 }), fc.integer(), (m, n, seed) => {
+      const rand = rng(seed);
+      const x = f32(uniform(rand, m * n, -20, 20)), bias = f32(uniform(rand, n)), y0 = f32(uniform(rand, m * n));
+      const px = put(x), pb = put(bias), pout = put(new Float64Array(m * n));
+      k.addRowBias(m, n, px, pb, 0.75, pout);
+      assertClose(get(pout, m * n), x.map((v, i) => 0.75 * (v + bias[i % n])), 1e-5, 1e-6, "addRowBias");
+      const pcol = put(new Float64Array(n));
+      k.columnSums(m, n, px, pcol);
+      const cs = new Float64Array(n);
+      x.forEach((v, i) => (cs[i % n] += v));
+      assertClose(get(pcol, n), cs, 1e-4, 1e-6, "columnSums");
+      k.sigmoid(m * n, px, pout);
+      assertClose(get(pout, m * n), x.map(refSigmoid), 1e-7, 1e-5, "sigmoid");
+      k.softplus(m * n, px, pout);
+      assertClose(get(pout, m * n), x.map(refSoftplus), 1e-6, 1e-5, "softplus");
+      const py = put(y0);
+      k.axpby(m * n, 0.5, px, -2, py);
+      assertClose(get(py, m * n), x.map((v, i) => 0.5 * v - 2 * y0[i]), 1e-5, 1e-6, "axpby");
+      k.scale(m * n, 3, px);
+      assertClose(get(px, m * n), x.map((v) => 3 * v), 1e-5, 1e-6, "scale");
+    }),
+    { seed: SEED, numRuns: 100 },
+  );
+});
+
+test("Adam kernel matches torch.optim.Adam's update formula", () => {
+  const rand = rng(5), n = 11;
+  const p = f32(uniform(rand, n)), m = new Float64Array(n), v = new Float64Array(n);
+  const pp = put(p), pm = put(m), pv = put(v);
+  const expected = Float64Array.from(p);
+  const lr = 1e-3, b1 = 0.9, b2 = 0.999, eps = 1e-8;
+  for (let t = 1; t <= 3; t++) {
+    const g = f32(uniform(rand, n));
+    const pg = put(g);
+    const stepSize = lr / (1 - b1 ** t), vScale = 1 / Math.sqrt(1 - b2 ** t);
+    k.adamStep(n, pp, pg, pm, pv, b1, b2, stepSize, vScale, eps);
+    for (let i = 0; i < n; i++) {
+      m[i] = b1 * m[i] + (1 - b1) * g[i];
+      v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+      const mHat = m[i] / (1 - b1 ** t), vHat = v[i] / (1 - b2 ** t);
+      expected[i] -= (lr * mHat) / (Math.sqrt(vHat) + eps);
+    }
+  }
+  assertClose(get(pp, n), expected, 1e-6, 1e-5, "adam");
+});
+
+test("the selected build reports its SIMD flavour consistently", () => {
+  assert.is(k.hasRelaxedSimd() === 1, e.build === "relaxed");
+  if (process.env.LIPVAE_WASM) assert.is(e.build, process.env.LIPVAE_WASM);
+});
+
+test.run();
