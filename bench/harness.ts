@@ -1,0 +1,64 @@
+// Timing harness for `npm run bench`: medians over repeated runs after a
+// warm-up, reported as a table and as JSON rows.
+
+export interface BenchRow {
+  name: string;
+  /** The WASM build the row ran on ("simd" or "relaxed"; "-" when not a kernel row). */
+  build: string;
+  unit: "ms";
+  median: number;
+  min: number;
+  max: number;
+  n: number;
+  /** Achieved GFLOP/s at the median (null where FLOPs are not counted). */
+  gflops: number | null;
+  /** Fraction of the same build's measured simd.peak (null where not applicable). */
+  ofPeak?: number | null;
+  note?: string;
+}
+
+export interface BenchOptions {
+  /** Minimum number of timed runs. */
+  minRuns?: number;
+  /** Keep running until this much time is spent (ms), up to maxRuns. */
+  minTimeMs?: number;
+  maxRuns?: number;
+  warmup?: number;
+}
+
+/** Times fn repeatedly; flops is the work of one call (0 when not counted). */
+export function measure(name: string, build: string, flops: number, fn: () => void, opts: BenchOptions = {}): BenchRow {
+  const warmup = opts.warmup ?? 2, minRuns = opts.minRuns ?? 10, maxRuns = opts.maxRuns ?? 200;
+  const minTime = opts.minTimeMs ?? 300;
+  for (let i = 0; i < warmup; i++) fn();
+  const times: number[] = [];
+  const start = performance.now();
+  while (times.length < minRuns || (performance.now() - start < minTime && times.length < maxRuns)) {
+    const t0 = performance.now();
+    fn();
+    times.push(performance.now() - t0);
+  }
+  times.sort((a, b) => a - b);
+  const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+  return {
+    name, build, unit: "ms", median, min: times[0], max: times[times.length - 1], n: times.length,
+    gflops: flops > 0 ? flops / (median * 1e6) : null,
+  };
+}
+
+export function formatTable(rows: BenchRow[]): string {
+  const header = ["name", "build", "median ms", "min", "max", "n", "GFLOP/s", "of peak", "note"];
+  const body = rows.map((r) => [
+    r.name, r.build, fmt(r.median), fmt(r.min), fmt(r.max), String(r.n),
+    r.gflops === null ? "" : r.gflops.toFixed(1),
+    r.ofPeak == null ? "" : `${(100 * r.ofPeak).toFixed(0)}%`,
+    r.note ?? "",
+  ]);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => (i === 0 || i === 8 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join("  ");
+  return [line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line)].join("\n");
+}
+
+function fmt(ms: number): string {
+  return ms >= 100 ? ms.toFixed(0) : ms >= 1 ? ms.toFixed(2) : ms.toFixed(3);
+}

@@ -1,0 +1,120 @@
+// Kernel benchmarks, run on each WASM build in the same process so that the
+// ratios between builds and against the measured peak come from one run.
+
+import { Arena } from "../src/engine/arena.js";
+import type { WasmInstance } from "../src/engine/wasm.js";
+import { type BenchRow, measure } from "./harness.js";
+
+/** The 9 weight matrices of the paper's model, [out, in]: encoder mean, encoder std, decoder. */
+export const PAPER_WEIGHTS: [number, number][] = [
+  [512, 784], [512, 512], [10, 512],
+  [512, 784], [512, 512], [10, 512],
+  [512, 10], [512, 512], [784, 512],
+];
+
+/** FLOPs of one Björck iteration counted as autograd would (full Gram: 4 s^2 l forward, twice that backward). */
+export function bjorckFlops(iters: number, withBackward: boolean): { autograd: number; actual: number } {
+  let fwd = 0;
+  for (const [r, c] of PAPER_WEIGHTS) {
+    const s = Math.min(r, c), l = Math.max(r, c);
+    fwd += 4 * s * s * l;
+  }
+  const autograd = iters * fwd * (withBackward ? 3 : 1);
+  // Ours: SYRK halves the Gram (3 s^2 l forward) and the backward takes 3 GEMMs (6 s^2 l).
+  const actual = iters * fwd * (withBackward ? 9 / 4 : 3 / 4);
+  return { autograd, actual };
+}
+
+export function kernelBenchmarks(inst: WasmInstance, quick: boolean, only: RegExp | null): BenchRow[] {
+  const { kernels: k, build } = inst;
+  const arena = new Arena(inst.memory, k.heapBase());
+  const rows: BenchRow[] = [];
+  const want = (name: string) => !only || only.test(name);
+  const opts = quick ? { minRuns: 3, minTimeMs: 50, warmup: 1 } : { minRuns: 10, minTimeMs: 400 };
+
+  const randomBuffer = (n: number, scale = 1) => {
+    const ptr = arena.alloc(n * 4);
+    const v = arena.f32(ptr, n);
+    let s = 12345;
+    for (let i = 0; i < n; i++) {
+      s = (s * 1103515245 + 12345) >>> 0;
+      v[i] = scale * ((s / 4294967296) * 2 - 1);
+    }
+    return ptr;
+  };
+
+  // --- peak: 12 independent multiply-add chains
+  let peak = NaN;
+  if (want("simd.peak")) {
+    const p = arena.alloc(256);
+    const v = arena.f32(p, 56);
+    v.fill(0);
+    v.fill(1.0000001, 0, 4);
+    v.fill(1e-7, 4, 8);
+    const iters = quick ? 2_000_000 : 10_000_000;
+    const row = measure("simd.peak", build, iters * 12 * 8, () => k.peakMulAdd(iters, p), { ...opts, minRuns: quick ? 3 : 7 });
+    row.note = "12 chains of f32x4 " + (build === "relaxed" ? "FMA" : "mul+add");
+    peak = row.gflops!;
+    rows.push(row);
+  }
+
+  const ws = arena.alloc(k.gemmWorkspaceBytes());
+  const gemmRow = (name: string, ta: number, tb: number, m: number, kk: number, n: number) => {
+    if (!want(name)) return;
+    const a = randomBuffer(m * kk), b = randomBuffer(kk * n), c = arena.alloc(m * n * 4);
+    const lda = ta ? m : kk, ldb = tb ? kk : n;
+    rows.push(measure(name, build, 2 * m * n * kk, () => k.gemm(ta, tb, m, n, kk, 1, a, lda, b, ldb, 0, c, n, ws), opts));
+  };
+  gemmRow("gemm.nn.512", 0, 0, 512, 512, 512);
+  gemmRow("gemm.nt.512", 0, 1, 512, 512, 512);
+  gemmRow("gemm.tn.512", 1, 0, 512, 512, 512);
+  // The paper model's products (MxKxN): layer forward x W^T, input and weight gradients, Björck's P A.
+  gemmRow("gemm.nt.128x784x512", 0, 1, 128, 784, 512);
+  gemmRow("gemm.nn.128x784x512", 0, 0, 128, 784, 512);
+  gemmRow("gemm.nn.128x512x784", 0, 0, 128, 512, 784);
+  gemmRow("gemm.tn.512x128x784", 1, 0, 512, 128, 784);
+  gemmRow("gemm.nn.512x512x784", 0, 0, 512, 512, 784);
+  gemmRow("gemm.nt.512x784x512", 0, 1, 512, 784, 512);
+
+  if (want("syrk.512")) {
+    const a = randomBuffer(512 * 784), c = arena.alloc(512 * 512 * 4);
+    const row = measure("syrk.512", build, 2 * 512 * 512 * 784, () => k.syrk(0, 512, 784, 1, a, 784, 0, c, 512, ws), opts);
+    row.note = "512x784 A A^T; GFLOP/s counts the full product (half is computed)";
+    rows.push(row);
+  }
+
+  // --- Björck on all 9 paper matrices
+  const mats = PAPER_WEIGHTS.map(([r, c]) => {
+    const scale = 1 / Math.sqrt(Math.max(r, c));
+    return { r, c, w: randomBuffer(r * c, scale), out: arena.alloc(r * c * 4), g: randomBuffer(r * c), gi: arena.alloc(r * c * 4) };
+  });
+  const bws = arena.alloc(Math.max(...PAPER_WEIGHTS.map(([r, c]) => k.bjorckWorkspaceBytes(r, c))));
+  const bjorckRow = (name: string, iters: number, backward: boolean) => {
+    if (!want(name)) return;
+    const saves = backward ? mats.map(({ r, c }) => arena.alloc(k.bjorckSaveFloats(r, c, iters) * 4)) : [];
+    const { autograd, actual } = bjorckFlops(iters, backward);
+    const row = measure(name, build, autograd, () => {
+      mats.forEach((m, i) => {
+        k.bjorckForward(m.r, m.c, iters, 0.5, m.w, m.out, backward ? saves[i] : 0, bws);
+        if (backward) k.bjorckBackward(m.r, m.c, iters, 0.5, saves[i], m.g, m.gi, bws);
+      });
+    }, iters >= 50 ? { ...opts, minRuns: quick ? 1 : 5, warmup: 1 } : opts);
+    row.note = `9 paper matrices; GFLOP/s on autograd accounting (${(autograd / 1e9).toFixed(2)} GFLOP), ` +
+      `${(actual / (row.median * 1e6)).toFixed(1)} GFLOP/s on the ${(actual / 1e9).toFixed(2)} GFLOP actually done`;
+    rows.push(row);
+  };
+  bjorckRow("bjorck.k3.fwd", 3, false);
+  bjorckRow("bjorck.k3.fwdbwd", 3, true);
+  bjorckRow("bjorck.k50.fwd", 50, false);
+
+  // --- GroupSort on a hidden layer's activations
+  if (want("groupsort.128x512")) {
+    const n = 128 * 512;
+    const x = randomBuffer(n), y = arena.alloc(n * 4), dy = randomBuffer(n), dx = arena.alloc(n * 4), idx = arena.alloc(64);
+    rows.push(measure("groupsort.128x512", build, 0, () => k.groupsortForward(n, 2, x, y), opts));
+    rows.push(measure("groupsort.128x512.bwd", build, 0, () => k.groupsortBackward(n, 2, x, dy, dx, idx), opts));
+  }
+
+  if (Number.isFinite(peak)) for (const r of rows) if (r.gflops !== null && r.name !== "simd.peak") r.ofPeak = r.gflops / peak;
+  return rows;
+}
