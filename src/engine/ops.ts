@@ -62,6 +62,26 @@ export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
   return record(out, "bjorck", [w], keepAlive, (g) => [K.bjorckBackward(saved!, g)]);
 }
 
+/**
+ * A scaled affine layer, s (x W^T + b), with W stored [out, in] as torch's Linear.
+ * Fused so that the scale costs nothing extra (it rides on the bias pass).
+ */
+export function affine(x: Tensor, w: Tensor, b: Tensor, s = 1): Tensor {
+  requireRank("affine", x, 2);
+  requireRank("affine", w, 2);
+  if (x.shape[1] !== w.shape[1]) shapeError("affine", `input width ${x.shape[1]} differs from the weight's in-dimension ${w.shape[1]}`, x, w);
+  if (b.rank !== 1 || b.shape[0] !== w.shape[0]) shapeError("affine", "bias must have one entry per output", w, b);
+  const out = K.addRowBias(K.gemm(false, true, x, w), b, s);
+  return record(out, "affine", [x, w, b], [], (g, needs) => {
+    const gs = s === 1 ? g : K.map(g, (v) => s * v);
+    return [
+      needs[0] ? K.gemm(false, false, gs, w) : null,   // dx = s g W
+      needs[1] ? K.gemm(true, false, gs, x) : null,    // dW = s g^T x
+      needs[2] ? K.columnSums(gs) : null,              // db = s colsum(g)
+    ];
+  });
+}
+
 // ===========================================================================
 // Broadcasts and reductions
 
@@ -76,6 +96,28 @@ export function addBias(x: Tensor, bias: Tensor): Tensor {
     needs[0] ? g : null,
     needs[1] ? K.columnSums(g) : null,
   ]);
+}
+
+/** x[m, n] + v[m] on every column (a per-row offset). */
+export function addColumn(x: Tensor, v: Tensor): Tensor {
+  requireRank("addColumn", x, 2);
+  const [m, n] = x.shape;
+  if (v.rank !== 1 || v.shape[0] !== m || v.dtype !== x.dtype) shapeError("addColumn", "the offset must be a vector with one entry per row", x, v);
+  const vd = v.data;
+  const out = K.map(x, (xv, i) => xv + vd[Math.floor(i / n)]);
+  return record(out, "addColumn", [x, v], [], (g, needs) => [needs[0] ? g : null, needs[1] ? sumRowsValue(g) : null]);
+}
+
+function sumRowsValue(x: Tensor): Tensor {
+  const [m, n] = x.shape;
+  const out = empty([m], x.dtype);
+  const xd = x.data, od = out.data;
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    for (let j = 0; j < n; j++) s += xd[i * n + j];
+    od[i] = s;
+  }
+  return out;
 }
 
 /** Sum of all elements, as a scalar tensor. */
@@ -93,14 +135,8 @@ export function sum(x: Tensor): Tensor {
 /** Row sums of x[m, n] -> [m] (per-example totals). */
 export function sumRows(x: Tensor): Tensor {
   requireRank("sumRows", x, 2);
-  const [m, n] = x.shape;
-  const out = empty([m], x.dtype);
-  const xd = x.data, od = out.data;
-  for (let i = 0; i < m; i++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += xd[i * n + j];
-    od[i] = s;
-  }
+  const n = x.shape[1];
+  const out = sumRowsValue(x);
   return record(out, "sumRows", [x], [], (g) => {
     const gd = g.data;
     return [K.map(x, (_, i) => gd[Math.floor(i / n)])];
@@ -138,6 +174,12 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 export function scale(x: Tensor, s: number): Tensor {
   const out = K.map(x, (v) => s * v);
   return record(out, "scale", [x], [], (g) => [K.map(g, (v) => s * v)]);
+}
+
+/** x + c for a constant c. */
+export function addScalar(x: Tensor, c: number): Tensor {
+  const out = K.map(x, (v) => v + c);
+  return record(out, "addScalar", [x], [], (g) => [g]);
 }
 
 export function square(x: Tensor): Tensor {

@@ -1,0 +1,254 @@
+// `lipvae train`: flags -> model configuration + training settings -> Trainer,
+// with a progress bar, Ctrl-C handling and a closing summary.
+
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "./command.js";
+import { Progress } from "./progress.js";
+import { loadDataset } from "../data/datasets.js";
+import { datasetNames, type DatasetName } from "../data/catalog.js";
+import { type ModelConfig, type SigmaConfig, PAPER_DEFAULTS, clipNormForRadius, validateConfig } from "../model/config.js";
+import { CHECKPOINT_FILE, type TrainEvent, Trainer, defaultSettings } from "../model/train.js";
+import { existsSync } from "node:fs";
+import { engine } from "../engine/tensor.js";
+import { number, integer, optionalInteger } from "./args.js";
+
+const usage = `lipvae train [options]
+
+Trains a VAE the way the paper's scripts do: Adam, batch 128, MultiStepLR
+[60,100,150]x0.1, stop when the epoch loss changes by <= 1 nat, keep the best
+checkpoint by validation loss, then (Lipschitz models) the Björck fine-tune
+phase with K=50 and a fresh Adam at 1e-5. With no options: the paper's
+Lipschitz-VAE (M=10, dz=10, learned sigma) on the shipped MNIST.
+
+model
+  --kind lipschitz|standard   Lipschitz-VAE or the standard VAE baseline (default lipschitz)
+  --lipschitz M               nominal Lipschitz constant of all three nets (default 10)
+  --lipschitz-decoder a       override for the decoder (a)
+  --lipschitz-mean b          override for the encoder mean (b)
+  --lipschitz-std c           override for the encoder std (c)
+  --latent-dim dz             latent dimension (default 10; 2 for latent plots)
+  --hidden 512,512            hidden layer widths
+  --sigma learned|constrained|fixed   encoder std mode (default learned)
+  --gamma G                   fixed sigma: per-dimension std (a number, or dz comma-separated values)
+  --desired-radius R          constrained sigma: clip norm (1/sqrt 8)(R/a) - 1e-4 (reference code; default 5)
+  --clip-norm S               constrained sigma: give the clip norm directly
+  --beta B                    KL weight (beta-VAE; default 1)
+  --k K                       Björck iterations while training (default 3)
+  --k-finetune K              Björck iterations in the fine-tune phase and for evaluation (default 50)
+
+training
+  --dataset mnist|fashion-mnist   (default mnist, shipped in data/mnist)
+  --data-dir DIR              where the IDX files are (fashion-mnist needs it)
+  --train-limit N             train on the first N training images only
+  --out DIR                   model directory (default runs/<derived name>)
+  --seed S                    seed of every random stream (default 0)
+  --lr LR                     Adam learning rate (default 1e-4; 1e-3 for --kind standard)
+  --finetune-lr LR            fine-tune learning rate (default 1e-5)
+  --batch-size N              (default 128)
+  --tolerance T               convergence tolerance in nats (default 1)
+  --epochs N                  train exactly N epochs instead of to convergence
+  --max-epochs N              cap per phase when training to convergence (default 500)
+  --finetune-epochs N         fine-tune exactly N epochs
+  --no-finetune               skip the fine-tune phase
+  --resume                    continue the run in --out from its checkpoint
+  --overwrite                 replace an existing run in --out
+
+Ctrl-C stops after the current step and leaves a checkpoint; --resume continues
+exactly where it stopped. A second Ctrl-C quits at once (saved files stay intact).`;
+
+export const trainCommand: Command = {
+  name: "train",
+  summary: "train a Lipschitz-VAE (or the standard VAE) with the paper's settings",
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        kind: { type: "string", default: "lipschitz" },
+        lipschitz: { type: "string", default: "10" },
+        "lipschitz-decoder": { type: "string" },
+        "lipschitz-mean": { type: "string" },
+        "lipschitz-std": { type: "string" },
+        "latent-dim": { type: "string", default: "10" },
+        hidden: { type: "string", default: "512,512" },
+        sigma: { type: "string", default: "learned" },
+        gamma: { type: "string" },
+        "desired-radius": { type: "string" },
+        "clip-norm": { type: "string" },
+        beta: { type: "string", default: "1" },
+        k: { type: "string", default: "3" },
+        "k-finetune": { type: "string", default: "50" },
+        dataset: { type: "string", default: "mnist" },
+        "data-dir": { type: "string" },
+        "train-limit": { type: "string" },
+        "validation-limit": { type: "string" },
+        out: { type: "string" },
+        seed: { type: "string", default: "0" },
+        lr: { type: "string" },
+        "finetune-lr": { type: "string" },
+        "batch-size": { type: "string", default: "128" },
+        tolerance: { type: "string", default: "1" },
+        epochs: { type: "string" },
+        "max-epochs": { type: "string", default: "500" },
+        "finetune-epochs": { type: "string" },
+        "no-finetune": { type: "boolean", default: false },
+        resume: { type: "boolean", default: false },
+        overwrite: { type: "boolean", default: false },
+      },
+      strict: true,
+      allowPositionals: false,
+    });
+    const config = buildConfig(values);
+    const settings = defaultSettings(config);
+    if (values.lr !== undefined) settings.lr = number("--lr", values.lr, { positive: true });
+    if (values["finetune-lr"] !== undefined) settings.finetuneLr = number("--finetune-lr", values["finetune-lr"], { positive: true });
+    settings.batchSize = integer("--batch-size", values["batch-size"]!, 1);
+    settings.tolerance = number("--tolerance", values.tolerance!, { min: 0 });
+    settings.epochs = optionalInteger("--epochs", values.epochs, 1);
+    settings.maxEpochs = integer("--max-epochs", values["max-epochs"]!, 1);
+    settings.finetuneEpochs = optionalInteger("--finetune-epochs", values["finetune-epochs"], 1);
+    settings.finetuneMaxEpochs = settings.maxEpochs;
+    settings.validationLimit = optionalInteger("--validation-limit", values["validation-limit"], 1);
+    if (values["no-finetune"]) settings.finetune = false;
+    const seed = integer("--seed", values.seed!, 0);
+
+    const datasetName = values.dataset as DatasetName;
+    if (!datasetNames.includes(datasetName)) throw new UsageError(`--dataset must be one of ${datasetNames.join(", ")} (got '${values.dataset}')`);
+    const limit = optionalInteger("--train-limit", values["train-limit"], 1) ?? undefined;
+    const outDir = values.out ?? path.join("runs", defaultRunName(config, datasetName));
+
+    const existing = ["model.json", CHECKPOINT_FILE].filter((f) => existsSync(path.join(outDir, f)));
+    if (existing.length > 0 && !values.resume && !values.overwrite) {
+      throw new UsageError(`${outDir} already holds a training run (${existing.join(", ")}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`);
+    }
+    const progress = new Progress();
+    progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
+    const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
+    progress.log(`kernels: ${engine().build} WASM build; model directory: ${outDir}`);
+
+    const control = { stop: false };
+    let interrupts = 0;
+    const onSigint = () => {
+      interrupts += 1;
+      if (interrupts === 1) {
+        control.stop = true;
+        progress.log("\nstopping after this step (Ctrl-C again to quit at once)...");
+      } else {
+        progress.finish();
+        process.exit(130);
+      }
+    };
+    process.on("SIGINT", onSigint);
+    const onEvent = (e: TrainEvent) => reportEvent(progress, e);
+    try {
+      const trainer = new Trainer({ config, seed, dataset, outDir, settings, resume: values.resume, onEvent, control });
+      const result = await trainer.run();
+      progress.finish();
+      if (result.status === "interrupted") {
+        console.log(`\nInterrupted. Continue with:\n  lipvae train ${argv.filter((a) => a !== "--resume" && a !== "--overwrite").join(" ")}${values.out ? "" : ` --out ${outDir}`} --resume`);
+        return 130;
+      }
+      console.log(`\nDone: ${result.stoppedBecause}; best validation loss ${result.bestValLoss?.toFixed(2)} nats.`);
+      console.log(`Model saved in ${outDir}/ (model.json + model.safetensors). Next:`);
+      console.log(`  lipvae eval --model ${outDir}        test log-likelihood, reconstructions, prior samples`);
+      console.log(`  lipvae certify --model ${outDir}     certified robustness margins`);
+      return 0;
+    } finally {
+      process.off("SIGINT", onSigint);
+    }
+  },
+};
+
+function reportEvent(progress: Progress, e: TrainEvent): void {
+  switch (e.type) {
+    case "phase":
+      progress.log(`phase ${e.phase}: Björck K=${e.iters}, ${e.batches} batches per epoch` +
+        (e.epochsHint ? `, ${e.epochsHint} epochs` : ", until the epoch loss settles"));
+      break;
+    case "step":
+      progress.update({
+        label: `${e.phase} epoch ${e.epoch + 1}`, done: e.batch, total: e.batches,
+        fields: { loss: e.loss.toFixed(2) },
+      });
+      break;
+    case "epoch": {
+      const r = e.record;
+      progress.log(`${r.phase} epoch ${r.epoch}: train loss ${r.trainLoss.toFixed(2)}, validation loss ${r.valLoss.toFixed(2)}` +
+        `${e.best ? " (best, saved)" : ""}, lr ${r.lr.toExponential(0)}, ${r.seconds.toFixed(0)} s`);
+      break;
+    }
+    case "interrupted":
+      progress.log(`checkpoint written to ${e.checkpoint}`);
+      break;
+  }
+}
+
+type Flags = Record<string, string | boolean | undefined>;
+
+export function buildConfig(v: Flags): ModelConfig {
+  const kind = v.kind as string;
+  if (kind !== "lipschitz" && kind !== "standard") throw new UsageError(`--kind must be lipschitz or standard (got '${kind}')`);
+  const m = number("--lipschitz", v.lipschitz as string, { positive: true });
+  const lipschitz = {
+    decoder: v["lipschitz-decoder"] !== undefined ? number("--lipschitz-decoder", v["lipschitz-decoder"] as string, { positive: true }) : m,
+    encoderMean: v["lipschitz-mean"] !== undefined ? number("--lipschitz-mean", v["lipschitz-mean"] as string, { positive: true }) : m,
+    encoderStd: v["lipschitz-std"] !== undefined ? number("--lipschitz-std", v["lipschitz-std"] as string, { positive: true }) : m,
+  };
+  const latentDim = integer("--latent-dim", v["latent-dim"] as string, 1);
+  const hidden = String(v.hidden).split(",").map((h) => integer("--hidden", h.trim(), 1));
+  const sigma = buildSigma(v, latentDim, lipschitz.decoder);
+  const config: ModelConfig = {
+    ...structuredClone(PAPER_DEFAULTS),
+    kind,
+    // The standard VAE has no constraint: Scale(1) is the identity (reference-spec §1.5).
+    lipschitz: kind === "standard" ? { decoder: 1, encoderMean: 1, encoderStd: 1 } : lipschitz,
+    latentDim,
+    hidden,
+    sigma,
+    klBeta: number("--beta", v.beta as string, { min: 0 }),
+    bjorck: {
+      beta: 0.5,
+      trainIters: integer("--k", v.k as string, 1),
+      finetuneIters: integer("--k-finetune", v["k-finetune"] as string, 1),
+    },
+  };
+  try {
+    return validateConfig(config);
+  } catch (err) {
+    throw new UsageError((err as Error).message);
+  }
+}
+
+function buildSigma(v: Flags, latentDim: number, decoderM: number): SigmaConfig {
+  const mode = v.sigma as string;
+  if (mode === "learned") return { mode };
+  if (mode === "fixed") {
+    if (v.gamma === undefined) throw new UsageError("--sigma fixed needs --gamma (e.g. --gamma 0.1)");
+    const parts = String(v.gamma).split(",").map((g) => number("--gamma", g.trim(), { positive: true }));
+    if (parts.length !== 1 && parts.length !== latentDim) {
+      throw new UsageError(`--gamma needs 1 or ${latentDim} values (one per latent dimension), got ${parts.length}`);
+    }
+    return { mode, gamma: parts.length === 1 ? parts[0] : parts };
+  }
+  if (mode === "constrained") {
+    if (v["clip-norm"] !== undefined) return { mode, maxNorm: number("--clip-norm", v["clip-norm"] as string, { positive: true }) };
+    const radius = v["desired-radius"] !== undefined ? number("--desired-radius", v["desired-radius"] as string, { positive: true }) : 5;
+    const maxNorm = clipNormForRadius(radius, decoderM);
+    if (!(maxNorm > 0)) throw new UsageError(`--desired-radius ${radius} with a decoder constant ${decoderM} gives no positive clip norm; raise the radius`);
+    return { mode, maxNorm, desiredRadius: radius };
+  }
+  throw new UsageError(`--sigma must be learned, constrained or fixed (got '${mode}')`);
+}
+
+function describe(c: ModelConfig): string {
+  const m = c.kind === "standard" ? "standard VAE" : `Lipschitz-VAE (a=${c.lipschitz.decoder}, b=${c.lipschitz.encoderMean}, c=${c.lipschitz.encoderStd})`;
+  const sigma = c.sigma.mode === "fixed" ? `fixed sigma ${c.sigma.gamma}` : c.sigma.mode === "constrained" ? `sigma clipped to ${c.sigma.maxNorm.toFixed(4)}` : "learned sigma";
+  return `${m}, dz=${c.latentDim}, ${sigma}${c.klBeta !== 1 ? `, beta=${c.klBeta}` : ""}`;
+}
+
+export function defaultRunName(c: ModelConfig, dataset: string): string {
+  const base = c.kind === "standard" ? "standard" : `lipschitz-M${c.lipschitz.decoder}`;
+  const sigma = c.sigma.mode === "fixed" ? `fixed${c.sigma.gamma}` : c.sigma.mode;
+  return `${dataset}-${base}-dz${c.latentDim}-${sigma}${c.klBeta !== 1 ? `-beta${c.klBeta}` : ""}`;
+}
