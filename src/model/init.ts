@@ -9,6 +9,11 @@ import type { Random } from "../engine/random.js";
  * sign-corrected by diag(R) so the distribution is Haar.
  */
 export function orthogonal(rows: number, cols: number, gain: number, rand: Random): Float32Array {
+  return Float32Array.from(orthogonalF64(rows, cols, gain, rand));
+}
+
+/** orthogonal() in full f64 precision. */
+export function orthogonalF64(rows: number, cols: number, gain: number, rand: Random): Float64Array {
   const tall = rows >= cols;
   const n = tall ? rows : cols, m = tall ? cols : rows; // Q is n x m with orthonormal columns, n >= m
   // Gram-Schmidt on the m columns of a Gaussian n x m matrix, stored as m contiguous
@@ -31,7 +36,7 @@ export function orthogonal(rows: number, cols: number, gain: number, rand: Rando
     for (let i = 0; i < n; i++) vj[i] /= norm;
   }
   // Gram-Schmidt leaves diag(R) positive, which is torch's sign correction, so Q is Haar.
-  const out = new Float32Array(rows * cols);
+  const out = new Float64Array(rows * cols);
   for (let j = 0; j < m; j++) {
     for (let i = 0; i < n; i++) {
       const val = gain * v[j * n + i];
