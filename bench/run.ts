@@ -11,6 +11,7 @@ import { instantiate, relaxedUsable } from "../src/engine/wasm.js";
 import { type BenchRow, formatTable } from "./harness.js";
 import { kernelBenchmarks } from "./kernels.js";
 import { modelBenchmarks } from "./model.js";
+import { trainBenchmarks } from "./train.js";
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -34,7 +35,9 @@ async function main(): Promise<number> {
     process.stderr.write(`kernels on the ${build} build...\n`);
     rows.push(...kernelBenchmarks(instantiate(build), values.quick, only));
   }
-  process.stderr.write("model...\n");
+  process.stderr.write("training steps...\n");
+  rows.push(...trainBenchmarks(values.quick, only));
+  process.stderr.write("attacks and margins...\n");
   rows.push(...(await modelBenchmarks(values.quick, only)));
 
   console.log(`lipvae bench: node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, ` +

@@ -1,0 +1,165 @@
+// `lipvae certify`: measured constants (stored in model.json, tied to the
+// parameter file's hash) and per-image certified margins for the test set.
+
+import path from "node:path";
+import { parseArgs } from "node:util";
+import { type Command, UsageError } from "./command.js";
+import { integer, number } from "./args.js";
+import { Progress } from "./progress.js";
+import { loadModel, updateModelMeta, type ModelMeta } from "../model/store.js";
+import { measureConstants, type MeasuredConstants } from "../bounds/measured.js";
+import {
+  type Constants, type Form, type ConstantsKind, type InputCertificate,
+  certifyFixedSigma, certifyInput, nominalIsValid,
+} from "../bounds/certify.js";
+import { loadDataset } from "../data/datasets.js";
+import type { DatasetName } from "../data/catalog.js";
+import { noGrad } from "../engine/tape.js";
+import { tidy } from "../engine/tensor.js";
+import { sliceRows } from "../model/train.js";
+import { writeJsonAtomic } from "../io/atomic.js";
+import { libraryVersion } from "../version.js";
+import type { VAE } from "../model/vae.js";
+
+const usage = `lipvae certify --model DIR [options]
+
+Certified (r, eps)-robustness margins for the first N test images: the
+radius ||delta|| within which P[||g(z_delta) - g(z)|| <= r] > eps is guaranteed.
+Lemma 2 for learned or constrained sigma (per image), Theorem 3 for a fixed
+sigma (one global margin). Four versions of each:
+  paper / tight      the paper's formulas, or our tighter proven ones (docs/certificates.md)
+  nominal / measured constants a, b, c = the nominal M, or certified upper bounds
+                     measured on the saved weights (spectral norms in f64)
+Nominal certificates are marked '*' when the saved weights exceed the nominal
+constants (Björck not converged): such numbers do not hold for this model.
+
+options
+  --model DIR     model directory (required)
+  --images N      number of test images (default 25, the paper's)
+  --r R           reconstruction radius r (default 8)
+  --eps E         probability threshold eps in (0, 1) (default 0.5)
+  --data-dir DIR  where the dataset's IDX files are (default: shipped MNIST)
+  --out FILE      JSON output (default DIR/certificates.json)
+  --remeasure     measure the constants again even if model.json has them`;
+
+export const certifyCommand: Command = {
+  name: "certify",
+  summary: "certified robustness margins from constants measured on the saved weights",
+  usage,
+  async run(argv) {
+    const { values } = parseArgs({
+      args: argv,
+      options: {
+        model: { type: "string" },
+        images: { type: "string", default: "25" },
+        r: { type: "string", default: "8" },
+        eps: { type: "string", default: "0.5" },
+        "data-dir": { type: "string" },
+        out: { type: "string" },
+        remeasure: { type: "boolean", default: false },
+      },
+    });
+    if (!values.model) throw new UsageError("--model DIR is required");
+    const images = integer("--images", values.images!, 1);
+    const r = number("--r", values.r!, { positive: true });
+    const eps = number("--eps", values.eps!);
+    if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be in (0, 1) (got ${values.eps}); at 0 every radius qualifies`);
+    const progress = new Progress();
+    const { vae, meta, dir } = loadModel(values.model);
+    const cfg = vae.config;
+
+    const measured = measuredConstants(vae, meta, dir, values.remeasure, progress);
+    for (const w of measured.warnings) progress.log(`warning: ${w}`);
+    const k: Constants = { a: measured.a, b: measured.b, c: measured.c };
+    progress.log(`measured constants (certified upper bounds): a = ${k.a.toFixed(6)}, b = ${k.b.toFixed(6)}` +
+      (cfg.sigma.mode === "fixed" ? "" : `, c = ${k.c.toFixed(6)}`) +
+      `   nominal M: a = ${cfg.lipschitz.decoder}, b = ${cfg.lipschitz.encoderMean}` +
+      (cfg.sigma.mode === "fixed" ? "" : `, c = ${cfg.lipschitz.encoderStd}`));
+
+    const valid: Record<Form, boolean> = { paper: nominalIsValid(cfg, "paper", k), tight: nominalIsValid(cfg, "tight", k) };
+    if (cfg.kind === "standard") valid.paper = valid.tight = false;
+    const opts = { r, eps };
+    let rows: { index: number; label: number; cert: InputCertificate }[];
+    if (cfg.sigma.mode === "fixed") {
+      const cert = certifyFixedSigma(cfg, k, opts);
+      rows = [{ index: -1, label: -1, cert }];
+    } else {
+      const dataset = loadDataset(meta.dataset.name as DatasetName, { dataDir: values["data-dir"] });
+      if (dataset.fingerprint !== meta.dataset.fingerprint) {
+        progress.log(`warning: the ${meta.dataset.name} files differ from the ones the model was trained on`);
+      }
+      const n = Math.min(images, dataset.test.count);
+      const sigmas = sigmaStats(vae, meta.bjorckIters, dataset.test.images, n);
+      rows = sigmas.map((s, i) => ({ index: i, label: dataset.test.labels[i], cert: certifyInput(cfg, s, k, opts) }));
+    }
+    printTable(rows, valid, cfg.sigma.mode === "fixed");
+    const out = values.out ?? path.join(dir, "certificates.json");
+    writeJsonAtomic(out, {
+      model: path.resolve(dir), parametersSha256: meta.parameters.sha256, libraryVersion,
+      bound: cfg.sigma.mode === "fixed" ? "theorem3" : "lemma2", r, eps,
+      constants: { measured: k, nominal: cfg.lipschitz, converged: measured.converged, bjorckIters: meta.bjorckIters },
+      nominalValidForSavedWeights: valid,
+      images: rows.map((row) => ({ index: row.index, label: row.label, sigmaNorm: row.cert.sigma.norm, sigmaMax: row.cert.sigma.max, margins: row.cert.margins })),
+    });
+    console.log(`\nwrote ${out}`);
+    return 0;
+  },
+};
+
+/** Constants from model.json when they were measured on these exact parameters, else measured now and stored. */
+function measuredConstants(vae: VAE, meta: ModelMeta, dir: string, remeasure: boolean | undefined, progress: Progress): MeasuredConstants {
+  const stored = meta.certified as (MeasuredConstants & { parametersSha256: string }) | undefined;
+  if (!remeasure && stored && stored.parametersSha256 === meta.parameters.sha256 && stored.bjorckIters === meta.bjorckIters) {
+    return stored;
+  }
+  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters})...`);
+  const measured = measureConstants(vae, meta.bjorckIters);
+  meta.certified = { ...measured, parametersSha256: meta.parameters.sha256, measuredWith: libraryVersion, measuredAt: new Date().toISOString() };
+  updateModelMeta(dir, meta);
+  return measured;
+}
+
+/** ||sigma(x)|| and max_j sigma_j(x) for the first n images, Björck computed once. */
+function sigmaStats(vae: VAE, iters: number, images: Float32Array, n: number): { norm: number; max: number }[] {
+  return noGrad(() => tidy(() => {
+    const w = vae.effectiveWeights(iters);
+    const out: { norm: number; max: number }[] = [];
+    for (let start = 0; start < n; start += 500) {
+      const size = Math.min(500, n - start);
+      tidy(() => {
+        const s = vae.encode(sliceRows(images, start, size), w).sigma.data;
+        const dz = vae.config.latentDim;
+        for (let i = 0; i < size; i++) {
+          let sq = 0, mx = 0;
+          for (let j = 0; j < dz; j++) {
+            sq += s[i * dz + j] ** 2;
+            mx = Math.max(mx, s[i * dz + j]);
+          }
+          out.push({ norm: Math.sqrt(sq), max: mx });
+        }
+        return null;
+      });
+    }
+    return out;
+  }));
+}
+
+function printTable(rows: { index: number; label: number; cert: InputCertificate }[], valid: Record<Form, boolean>, fixed: boolean): void {
+  const cols: [Form, ConstantsKind][] = [["paper", "nominal"], ["paper", "measured"], ["tight", "nominal"], ["tight", "measured"]];
+  const fmt = (form: Form, kind: ConstantsKind, v: number) => `${v.toFixed(4)}${kind === "nominal" && !valid[form] ? "*" : ""}`;
+  const header = [fixed ? "global" : "image", "label", "||sigma||", ...cols.map(([f, k]) => `${f}/${k}`)];
+  const body = rows.map(({ index, label, cert }) => [
+    index < 0 ? "all" : String(index), label < 0 ? "-" : String(label), cert.sigma.norm.toFixed(4),
+    ...cols.map(([f, k]) => fmt(f, k, cert.margins[`${f}.${k}`].margin)),
+  ]);
+  if (rows.length > 1) {
+    const mean = (f: Form, k: ConstantsKind) => rows.reduce((acc, r) => acc + r.cert.margins[`${f}.${k}`].margin, 0) / rows.length;
+    body.push(["mean", "", "", ...cols.map(([f, k]) => fmt(f, k, mean(f, k)))]);
+  }
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((c, i) => c.padStart(widths[i])).join("  ");
+  console.log(`\ncertified margins (max of m1, m2):`);
+  console.log(line(header));
+  for (const b of body) console.log(line(b));
+  if (!valid.paper || !valid.tight) console.log("* nominal constants are below the measured ones: not a certificate for these weights");
+}
