@@ -59,14 +59,16 @@ export function certifyInput(cfg: ModelConfig, sigma: SigmaStats, measured: Cons
     const q = { ...k, r, dz, eps, sigmaNorm: sigma.norm };
     return form === "paper" ? paperLemma2(q) : tightLemma2({ ...q, sigmaMax: Math.min(sigma.max, cap), sigmaCap: cap });
   };
+  return { sigma, margins: allFour(cfg, measured, lemma) };
+}
+
+/** One bound evaluated in both forms with both kinds of constants. */
+function allFour(cfg: ModelConfig, measured: Constants, bound: (form: Form, k: Constants) => MarginBound): InputCertificate["margins"] {
   return {
-    sigma,
-    margins: {
-      "paper.nominal": lemma("paper", nominalConstants(cfg, "paper")),
-      "paper.measured": lemma("paper", measured),
-      "tight.nominal": lemma("tight", nominalConstants(cfg, "tight")),
-      "tight.measured": lemma("tight", measured),
-    },
+    "paper.nominal": bound("paper", nominalConstants(cfg, "paper")),
+    "paper.measured": bound("paper", measured),
+    "tight.nominal": bound("tight", nominalConstants(cfg, "tight")),
+    "tight.measured": bound("tight", measured),
   };
 }
 
@@ -79,15 +81,7 @@ export function certifyFixedSigma(cfg: ModelConfig, measured: Constants, opts: C
     const q = { a: k.a, b: k.b, r, dz, eps, sigmaNorm: stats.sigmaNorm };
     return form === "paper" ? paperTheorem3(q) : tightTheorem3({ ...q, sigmaMax: stats.sigmaMax, isotropic: stats.isotropic });
   };
-  return {
-    sigma: { norm: stats.sigmaNorm, max: stats.sigmaMax },
-    margins: {
-      "paper.nominal": thm("paper", nominalConstants(cfg, "paper")),
-      "paper.measured": thm("paper", measured),
-      "tight.nominal": thm("tight", nominalConstants(cfg, "tight")),
-      "tight.measured": thm("tight", measured),
-    },
-  };
+  return { sigma: { norm: stats.sigmaNorm, max: stats.sigmaMax }, margins: allFour(cfg, measured, thm) };
 }
 
 /**
