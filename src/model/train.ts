@@ -162,7 +162,7 @@ export class Trainer {
     this.sched = new MultiStepLR(this.adam, lr, s.milestones, s.gamma);
     Object.assign(this.state, {
       phase, epoch: 0, batchPos: 0, epochLossSum: 0, epochBatches: 0, epochSeconds: 0,
-      prevEpochLoss: null, bestValLoss: null, schedEpoch: 0,
+      prevEpochLoss: null, bestValLoss: null, schedEpoch: 0, stoppedBecause: "",
     });
     this.bestParams = null;
     this.permutation = null;
@@ -184,6 +184,8 @@ export class Trainer {
         return this.result("interrupted");
       }
       this.restoreBest();
+      // Re-save the best model so that model.json records why the phase ended.
+      if (this.bestParams) this.saveBestModel(iters);
       if (phase === "train" && s.finetune && this.vae.config.kind === "lipschitz") {
         this.startPhase("finetune");
         this.saveCheckpoint();
