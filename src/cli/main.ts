@@ -22,11 +22,12 @@ export async function main(argv: string[]): Promise<number> {
     console.log(overview());
     return name ? 0 : 1;
   }
-  const command = commands.find((c) => c.name === name);
-  if (!command) {
+  const entry = commands.find((c) => c.name === name);
+  if (!entry) {
     console.error(`lipvae: unknown command '${name}'.\n\n${overview()}`);
     return 2;
   }
+  const command = await entry.load();
   if (rest.includes("--help") || rest.includes("-h")) {
     console.log(command.usage);
     return 0;

@@ -1,10 +1,33 @@
 // Every command of the `lipvae` CLI, in the order `lipvae --help` lists them.
-// Add a command by importing its module here.
+// Modules load only when their command runs, so that `lipvae train` does not
+// pay for the plotting libraries and start-up stays fast.
 import type { Command } from "./command.js";
-import { versionCommand } from "./version.js";
-import { dataCommand } from "./data.js";
 
-export const commands: Command[] = [
-  versionCommand,
-  dataCommand,
+export interface CommandEntry {
+  name: string;
+  summary: string;
+  load(): Promise<Command>;
+}
+
+export const commands: CommandEntry[] = [
+  { name: "train", summary: "train a Lipschitz-VAE (or the standard VAE) with the paper's settings",
+    load: async () => (await import("./train.js")).trainCommand },
+  { name: "eval", summary: "test-set log-likelihood and ELBO, reconstruction and prior-sample grids",
+    load: async () => (await import("./eval.js")).evalCommand },
+  { name: "certify", summary: "certified robustness margins from constants measured on the saved weights",
+    load: async () => (await import("./certify.js")).certifyCommand },
+  { name: "export", summary: "write a model as plain affine layers (safetensors) for PyTorch and other readers",
+    load: async () => (await import("./export.js")).exportCommand },
+  { name: "bounds", summary: "certified probabilities and margins: Theorem 1, Lemma 2, Theorem 3 (paper and tight)",
+    load: async () => (await import("./bounds.js")).boundsCommand },
+  { name: "design", summary: "Lipschitz constants and fixed σ that guarantee a global margin (Theorem 3 turned around)",
+    load: async () => (await import("./design.js")).designCommand },
+  { name: "plot", summary: "figures as SVG and PNG (plot bounds: the paper's Figure 2)",
+    load: async () => (await import("./plot.js")).plotCommand },
+  { name: "attack", summary: "latent-space and maximum-damage attacks on test images, drawn as strips (Fig 1, Fig E.9)", load: async () => (await import("./attack.js")).attackCommand },
+  { name: "margin", summary: "Algorithm 2's estimated robustness margins on test images, JSON and histogram (Fig 5 left)", load: async () => (await import("./margin.js")).marginCommand },
+  { name: "data", summary: "fetch MNIST / Fashion-MNIST, or show what data is on disk",
+    load: async () => (await import("./data.js")).dataCommand },
+  { name: "version", summary: "print the lipvae version and the WASM build in use",
+    load: async () => (await import("./version.js")).versionCommand },
 ];
