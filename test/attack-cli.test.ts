@@ -1,0 +1,136 @@
+// `lipvae attack` and `lipvae margin` on the small trained fixtures: run in
+// process (a CLI start and a data load per run would cost seconds), plus one
+// spawned run for the one-line error a user sees.
+import { test } from "uvu";
+import * as assert from "uvu/assert";
+import { spawnSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { projectRoot } from "../src/paths.js";
+import { UsageError } from "../src/cli/command.js";
+import { attackCommand } from "../src/cli/attack.js";
+import { marginCommand } from "../src/cli/margin.js";
+import { type Fixture, fixture } from "./attack-fixtures.js";
+
+let fixed: Fixture, clipped: Fixture;
+const out = mkdtempSync(path.join(os.tmpdir(), "lipvae-attack-cli-"));
+process.on("exit", () => rmSync(out, { recursive: true, force: true }));
+
+test.before(async () => {
+  fixed = await fixture("fixed");
+  clipped = await fixture("constrained");
+});
+
+/** Runs a command in process, returning its exit status and what it printed. */
+async function run(cmd: { run(argv: string[]): Promise<number> }, ...argv: string[]): Promise<{ status: number; stdout: string }> {
+  const log = console.log, write = process.stderr.write.bind(process.stderr);
+  let stdout = "";
+  console.log = (...a: unknown[]) => { stdout += a.join(" ") + "\n"; };
+  process.stderr.write = (() => true) as typeof process.stderr.write;
+  try {
+    return { status: await cmd.run(argv), stdout };
+  } finally {
+    console.log = log;
+    process.stderr.write = write;
+  }
+}
+
+/** Width and height from a PNG's IHDR chunk. */
+function pngSize(file: string): [number, number] {
+  const b = readFileSync(file);
+  assert.equal([...b.subarray(1, 4)], [0x50, 0x4e, 0x47], "PNG signature");
+  return [b.readUInt32BE(16), b.readUInt32BE(20)];
+}
+
+const cheap = ["--steps", "5", "--restarts", "1"];
+
+test("lipvae attack --kind latent: a 6-column strip per image (Fig E.9) and attack.json", async () => {
+  const dir = path.join(out, "latent");
+  const r = await run(attackCommand, "--model", fixed.dir, "--kind", "latent", "--images", "2", ...cheap, "--out", dir);
+  assert.is(r.status, 0);
+  assert.match(r.stdout, /image\s+0 → target 1/); // test image 0 is a 7, image 1 a 2: the paper's 7 → 2 pair
+  assert.equal(pngSize(path.join(dir, "latent-r3.png")), [6 * 28 + 7 * 2, 2 * 28 + 3 * 2]);
+  const rec = JSON.parse(readFileSync(path.join(dir, "attack.json"), "utf8"));
+  assert.is(rec.kind, "latent");
+  assert.is(rec.runs.length, 1);
+  assert.is(rec.runs[0].images.length, 2);
+  assert.is(rec.runs[0].images[0].target, 1);
+  for (const im of rec.runs[0].images) assert.ok(im.deltaNorm <= 3 * (1 + 1e-6) && im.kl >= 0);
+});
+
+test("lipvae attack --kind max-damage on the sphere, two budgets: 5 columns (Fig 1), ‖δ‖ = R", async () => {
+  const dir = path.join(out, "damage");
+  const r = await run(attackCommand, "--model", clipped.dir, "--kind", "max-damage", "--constraint", "sphere", "--radius", "1.5,0.5",
+    "--first", "3", "--images", "3", "--noise", "common", "--samples", "2", ...cheap, "--out", dir);
+  assert.is(r.status, 0);
+  assert.equal(pngSize(path.join(dir, "max-damage-r1.5.png")), [5 * 28 + 6 * 2, 3 * 28 + 4 * 2]);
+  assert.equal(pngSize(path.join(dir, "max-damage-r0.5.png")), [5 * 28 + 6 * 2, 3 * 28 + 4 * 2]);
+  const rec = JSON.parse(readFileSync(path.join(dir, "attack.json"), "utf8"));
+  assert.equal(rec.runs.map((run: { radius: number }) => run.radius), [1.5, 0.5]);
+  for (const run of rec.runs) {
+    assert.equal(run.images.map((im: { index: number }) => im.index), [3, 4, 5]);
+    for (const im of run.images) assert.ok(Math.abs(im.deltaNorm - run.radius) < 1e-4 && im.meanDamage > 0);
+  }
+  // A larger sphere does more damage.
+  for (let i = 0; i < 3; i++) assert.ok(rec.runs[0].images[i].meanDamage > rec.runs[1].images[i].meanDamage);
+  assert.equal(rec.noise, { mode: "common", samples: 2 });
+});
+
+test("lipvae attack: bad flags are usage errors", async () => {
+  const expectUsage = async (argv: string[], fragment: RegExp) => {
+    try {
+      await run(attackCommand, ...argv);
+    } catch (err) {
+      assert.instance(err, UsageError);
+      assert.match((err as Error).message, fragment);
+      return;
+    }
+    assert.unreachable(`expected a usage error for ${argv.join(" ")}`);
+  };
+  await expectUsage(["--model", fixed.dir], /--kind must be latent or max-damage/);
+  await expectUsage(["--model", fixed.dir, "--kind", "max-damage", "--soft"], /--soft applies to --kind latent/);
+  await expectUsage(["--model", fixed.dir, "--kind", "latent", "--first", "9999", "--images", "5"], /runs past the 10000 test images/);
+  await expectUsage(["--model", fixed.dir, "--kind", "latent", "--method", "sgd"], /--method must be normalised or adam/);
+  const spawned = spawnSync(process.execPath, [path.join(projectRoot, "bin", "lipvae.js"), "attack", "--model", fixed.dir, "--kind", "pgd"], { encoding: "utf8" });
+  assert.is(spawned.status, 2);
+  assert.is(spawned.stderr.trim().split("\n").length, 1, spawned.stderr);
+  assert.match(spawned.stderr, /^lipvae attack: --kind must be latent or max-damage \(got 'pgd'\)/);
+});
+
+test("lipvae margin: margins of two models on two images, margins.json and the histogram", async () => {
+  const dir = path.join(out, "margin");
+  const r = await run(marginCommand, "--model", fixed.dir, "--model", clipped.dir, "--images", "2", "--first", "1", "--r", "1",
+    "--samples", "8", "--grid", "paper", "--max-radius", "2", "--step", "0.5", ...cheap, "--out", dir);
+  assert.is(r.status, 0);
+  assert.match(r.stdout, /estimated \(r = 1, ε = 0\.5\)-margins, 2 test images/);
+  const rec = JSON.parse(readFileSync(path.join(dir, "margins.json"), "utf8"));
+  assert.is(rec.format, "lipvae-margins");
+  assert.is(rec.models.length, 2);
+  for (const m of rec.models) {
+    assert.equal(m.images.map((im: { index: number }) => im.index), [1, 2]);
+    for (const im of m.images) assert.ok([0, 0.5, 1, 1.5, 2].includes(im.margin), `margin ${im.margin} on the grid`);
+  }
+  assert.is(rec.settings.restarts, 1);
+  assert.is(rec.settings.attack.steps, 5);
+  const [w, h] = pngSize(path.join(dir, "margin-histogram.png"));
+  assert.ok(w > 400 && h > 200);
+});
+
+test("lipvae margin: bad flags are usage errors", async () => {
+  for (const [argv, fragment] of [
+    [["--model", fixed.dir, "--interval", "wilson"], /--interval needs --confidence/],
+    [["--model", fixed.dir, "--grid", "fine"], /--grid must be reference or paper/],
+    [[], /--model DIR is required/],
+  ] as [string[], RegExp][]) {
+    try {
+      await run(marginCommand, ...argv);
+      assert.unreachable(`expected a usage error for ${argv.join(" ")}`);
+    } catch (err) {
+      assert.instance(err, UsageError);
+      assert.match((err as Error).message, fragment);
+    }
+  }
+});
+
+test.run();
