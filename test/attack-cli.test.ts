@@ -1,6 +1,7 @@
 // `lipvae attack` and `lipvae margin` on the small trained fixtures: run in
 // process (a CLI start and a data load per run would cost seconds), plus one
 // spawned run for the one-line error a user sees.
+import { FIGURE_SCALE } from "../src/io/image-grid.js";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
@@ -50,7 +51,7 @@ test("lipvae attack --kind latent: a 6-column strip per image (Fig E.9) and atta
   const r = await run(attackCommand, "--model", fixed.dir, "--kind", "latent", "--images", "2", ...cheap, "--out", dir);
   assert.is(r.status, 0);
   assert.match(r.stdout, /image\s+0 → target 1/); // test image 0 is a 7, image 1 a 2: the paper's 7 → 2 pair
-  assert.equal(pngSize(path.join(dir, "latent-r3.png")), [6 * 28 + 7 * 2, 2 * 28 + 3 * 2]);
+  assert.equal(pngSize(path.join(dir, "latent-r3.png")), [6 * 28 + 7 * 2, 2 * 28 + 3 * 2].map((v) => v * FIGURE_SCALE));
   const rec = JSON.parse(readFileSync(path.join(dir, "attack.json"), "utf8"));
   assert.is(rec.kind, "latent");
   assert.is(rec.runs.length, 1);
@@ -64,8 +65,8 @@ test("lipvae attack --kind max-damage on the sphere, two budgets: 5 columns (Fig
   const r = await run(attackCommand, "--model", clipped.dir, "--kind", "max-damage", "--constraint", "sphere", "--radius", "1.5,0.5",
     "--first", "3", "--images", "3", "--noise", "common", "--samples", "2", ...cheap, "--out", dir);
   assert.is(r.status, 0);
-  assert.equal(pngSize(path.join(dir, "max-damage-r1.5.png")), [5 * 28 + 6 * 2, 3 * 28 + 4 * 2]);
-  assert.equal(pngSize(path.join(dir, "max-damage-r0.5.png")), [5 * 28 + 6 * 2, 3 * 28 + 4 * 2]);
+  assert.equal(pngSize(path.join(dir, "max-damage-r1.5.png")), [5 * 28 + 6 * 2, 3 * 28 + 4 * 2].map((v) => v * FIGURE_SCALE));
+  assert.equal(pngSize(path.join(dir, "max-damage-r0.5.png")), [5 * 28 + 6 * 2, 3 * 28 + 4 * 2].map((v) => v * FIGURE_SCALE));
   const rec = JSON.parse(readFileSync(path.join(dir, "attack.json"), "utf8"));
   assert.equal(rec.runs.map((run: { radius: number }) => run.radius), [1.5, 0.5]);
   for (const run of rec.runs) {

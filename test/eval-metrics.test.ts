@@ -1,6 +1,7 @@
 // Evaluation: finite means, per-image log-likelihood and KL equal to an
 // independent f64 computation (plain exported layers + the closed-form
 // continuous-Bernoulli density), batch-size independence, and the figures.
+import { FIGURE_SCALE } from "../src/io/image-grid.js";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -104,15 +105,15 @@ test("writeEvalOutputs: PNG sizes, first cell is the first test image, eval.json
   const out = path.join(scratchDir(), "eval-out");
   const record = writeEvalOutputs(out, model, r, { seed: SEED, dataset: { name: "mnist", images: N, fingerprint: "sha256:x", matchesModel: false } });
   const recon = PNG.sync.read(readFileSync(path.join(out, RECONSTRUCTIONS_PNG)));
-  // 8 columns × 4 rows of 28 px cells with 2 px gaps: 8·28 + 9·2 = 242, 4·28 + 5·2 = 122.
-  assert.is(recon.width, 242);
-  assert.is(recon.height, 122);
+  // 8 columns × 4 rows of 28 px cells with 2 px gaps: 8·28 + 9·2 = 242, 4·28 + 5·2 = 122, magnified 3x.
+  assert.is(recon.width, 242 * FIGURE_SCALE);
+  assert.is(recon.height, 122 * FIGURE_SCALE);
   const prior = PNG.sync.read(readFileSync(path.join(out, PRIOR_SAMPLES_PNG)));
-  assert.is(prior.width, 242);
-  assert.is(prior.height, 242);
+  assert.is(prior.width, 242 * FIGURE_SCALE);
+  assert.is(prior.height, 242 * FIGURE_SCALE);
   // Pixel (row 14, col 14) of the first cell (offset by the 2 px gap) is that of test image 0.
   const want = Math.round(tinyDataset().test.images[14 * 28 + 14] * 255);
-  assert.is(recon.data[((2 + 14) * recon.width + 2 + 14) * 4], want);
+  assert.is(recon.data[((2 + 14) * FIGURE_SCALE * recon.width + (2 + 14) * FIGURE_SCALE) * 4], want);
   const json = JSON.parse(readFileSync(path.join(out, "eval.json"), "utf8"));
   assert.equal(json, JSON.parse(JSON.stringify(record)));
   assert.is(json.dataset.images, N);

@@ -9,7 +9,7 @@ import { LipvaeError } from "../errors.js";
 import { isDatasetName } from "../data/catalog.js";
 import { type Split, loadDataset } from "../data/datasets.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { writeImageGrid } from "../io/image-grid.js";
+import { FIGURE_SCALE, writeImageGrid } from "../io/image-grid.js";
 import { type LoadedModel, loadModel } from "../model/store.js";
 import { tensor, tidy } from "../engine/tensor.js";
 import { noGrad } from "../engine/tape.js";
@@ -118,7 +118,7 @@ export const attackCommand: Command = {
       const budget = Number.isFinite(radius) ? String(radius) : "inf";
       const png = `${kind}${soft ? "-soft" : ""}-r${budget}.png`;
       const strip = attackStrips(model, x, delta, target, count, seed);
-      writeImageGrid(path.join(outDir, png), strip.images, { columns: strip.columns });
+      writeImageGrid(path.join(outDir, png), strip.images, { columns: strip.columns, scale: FIGURE_SCALE });
       return {
         radius: Number.isFinite(radius) ? radius : null, seconds, file: png,
         images: Array.from({ length: count }, (_, i) => ({

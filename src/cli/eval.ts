@@ -9,7 +9,7 @@ import { LipvaeError } from "../errors.js";
 import { datasets, isDatasetName } from "../data/catalog.js";
 import { type Dataset, loadDataset } from "../data/datasets.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { writeImageGrid } from "../io/image-grid.js";
+import { FIGURE_SCALE, writeImageGrid } from "../io/image-grid.js";
 import { loadModel, type LoadedModel } from "../model/store.js";
 import { type EvalResult, evaluate, reconstructionLayout } from "../model/evaluate.js";
 import { libraryVersion } from "../version.js";
@@ -141,8 +141,8 @@ export function writeEvalOutputs(
 ): EvalRecord {
   mkdirSync(outDir, { recursive: true });
   const grid = reconstructionLayout(r.reconstruction.originals, r.reconstruction.lambda, r.reconstruction.count);
-  writeImageGrid(path.join(outDir, RECONSTRUCTIONS_PNG), grid.images, { columns: grid.columns });
-  writeImageGrid(path.join(outDir, PRIOR_SAMPLES_PNG), r.prior.lambda, { columns: 8 });
+  writeImageGrid(path.join(outDir, RECONSTRUCTIONS_PNG), grid.images, { columns: grid.columns, scale: FIGURE_SCALE });
+  writeImageGrid(path.join(outDir, PRIOR_SAMPLES_PNG), r.prior.lambda, { columns: 8, scale: FIGURE_SCALE });
   const record: EvalRecord = {
     format: "lipvae-eval",
     formatVersion: 1,

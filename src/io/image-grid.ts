@@ -3,6 +3,9 @@
 import { LipvaeError } from "../errors.js";
 import { type RasterImage, unitToByte, writePng } from "./png.js";
 
+/** Magnification the commands use for their image figures. */
+export const FIGURE_SCALE = 3;
+
 export interface GridOptions {
   /** Size of each image (default 28×28). */
   rows?: number;
@@ -13,6 +16,8 @@ export interface GridOptions {
   gap?: number;
   /** Gray level of the gap in [0,1] (default 0.5: visible against both black background and white strokes). */
   gapValue?: number;
+  /** Integer nearest-neighbour magnification of the whole grid (default 1); 28-pixel digits are hard to see. */
+  scale?: number;
 }
 
 /** Lays out images (n × rows·cols row-major floats) as a grayscale raster. */
@@ -38,6 +43,19 @@ export function tileImages(images: Float32Array, opts: GridOptions = {}): Raster
       const dst = (y0 + r) * width + x0;
       for (let c = 0; c < cols; c++) data[dst + c] = unitToByte(images[src + c]!);
     }
+  }
+  return magnify({ width, height, channels: 1, data }, opts.scale ?? 1);
+}
+
+/** Nearest-neighbour upscaling of a grayscale raster by an integer factor. */
+function magnify(img: RasterImage, scale: number): RasterImage {
+  if (!Number.isInteger(scale) || scale < 1) throw new LipvaeError(`image grid: scale must be a positive whole number (got ${scale})`);
+  if (scale === 1) return img;
+  const width = img.width * scale, height = img.height * scale;
+  const data = new Uint8Array(width * height);
+  for (let y = 0; y < height; y++) {
+    const src = Math.floor(y / scale) * img.width;
+    for (let x = 0; x < width; x++) data[y * width + x] = img.data[src + Math.floor(x / scale)]!;
   }
   return { width, height, channels: 1, data };
 }
