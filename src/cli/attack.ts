@@ -58,7 +58,6 @@ Options:
 
 export const attackCommand: Command = {
   name: "attack",
-  summary: "latent-space and maximum-damage attacks on test images, drawn as strips (Fig 1, Fig E.9)",
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({

@@ -172,7 +172,6 @@ export function parseFlags<T extends ParseArgsConfig["options"]>(argv: string[],
 
 export const boundsCommand: Command = {
   name: "bounds",
-  summary: "certified probabilities and margins: Theorem 1, Lemma 2, Theorem 3 (paper and tight)",
   usage: USAGE,
   async run(argv) {
     const values = parseFlags(argv, FLAGS);

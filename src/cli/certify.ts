@@ -44,7 +44,6 @@ options
 
 export const certifyCommand: Command = {
   name: "certify",
-  summary: "certified robustness margins from constants measured on the saved weights",
   usage,
   async run(argv) {
     const { values } = parseArgs({

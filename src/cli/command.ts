@@ -3,8 +3,6 @@
 export interface Command {
   /** The word after `lipvae`, e.g. "train". */
   name: string;
-  /** One line for `lipvae --help` (the registry holds the copy that is shown). */
-  summary?: string;
   /** Full help text for `lipvae <name> --help`. */
   usage: string;
   /** Runs the command; resolves to the process exit status. */

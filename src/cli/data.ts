@@ -44,7 +44,6 @@ function formatStatus(s: DatasetStatus): string {
 
 export const dataCommand: Command = {
   name: "data",
-  summary: "fetch MNIST / Fashion-MNIST, or show what data is on disk",
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({

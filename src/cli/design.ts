@@ -45,7 +45,6 @@ function number(flag: string, text: string | undefined, valid: (x: number) => bo
 
 export const designCommand: Command = {
   name: "design",
-  summary: "Lipschitz constants and fixed σ that guarantee a global margin (Theorem 3 turned around)",
   usage: USAGE,
   async run(argv) {
     const values = parseFlags(argv, FLAGS);

@@ -54,7 +54,6 @@ export interface EvalRecord {
 
 export const evalCommand: Command = {
   name: "eval",
-  summary: "test-set log-likelihood and ELBO, reconstruction and prior-sample grids",
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({

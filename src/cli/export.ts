@@ -23,7 +23,6 @@ Options:
 
 export const exportCommand: Command = {
   name: "export",
-  summary: "write a model as plain affine layers (safetensors) for PyTorch and other readers",
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({

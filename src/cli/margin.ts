@@ -71,7 +71,6 @@ export interface ModelMargins {
 
 export const marginCommand: Command = {
   name: "margin",
-  summary: "Algorithm 2's estimated robustness margins on test images, JSON and histogram (Fig 5 left)",
   usage,
   async run(argv) {
     const { values, positionals } = parseArgs({

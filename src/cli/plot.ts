@@ -167,7 +167,6 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { bound
 
 export const plotCommand: Command = {
   name: "plot",
-  summary: "figures as SVG and PNG (plot bounds: the paper's Figure 2)",
   usage: USAGE,
   async run(argv) {
     const [sub, ...rest] = argv;

@@ -59,7 +59,6 @@ exactly where it stopped. A second Ctrl-C quits at once (saved files stay intact
 
 export const trainCommand: Command = {
   name: "train",
-  summary: "train a Lipschitz-VAE (or the standard VAE) with the paper's settings",
   usage,
   async run(argv) {
     const { values } = parseArgs({

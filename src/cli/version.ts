@@ -4,7 +4,6 @@ import { loadEngine } from "../engine/tensor.js";
 
 export const versionCommand: Command = {
   name: "version",
-  summary: "print the lipvae version and the WASM build in use",
   usage: "lipvae version\n\nPrints the library version and which WASM kernel build was selected.",
   async run() {
     const engine = await loadEngine();

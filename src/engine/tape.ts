@@ -66,9 +66,7 @@ export function grad(output: Tensor, wrt: Tensor[]): Tensor[] {
         throw new Error(`internal: ${t.node!.op} returned a gradient of shape [${gi.shape}] for an input of shape [${input.shape}]`);
       }
       const prev = grads.get(input);
-      if (!prev) grads.set(input, gi);
-      else if (prev === gi) grads.set(input, addFresh(prev, gi));
-      else accumulate(prev, gi, input, grads);
+      grads.set(input, prev ? addFresh(prev, gi) : gi);
     });
   }
   return wrt.map((w) => grads.get(w) ?? zerosLike(w));
@@ -93,14 +91,10 @@ function topologicalOrder(root: Tensor): Tensor[] {
   return order;
 }
 
-/** prev += g, copying first when prev may be shared with another graph value. */
-function accumulate(prev: Tensor, g: Tensor, input: Tensor, grads: Map<Tensor, Tensor>): void {
-  // A rule may pass its incoming gradient straight through (add, addBias), so
-  // `prev` can be another tensor's gradient: never write into it in place.
-  const sum = addFresh(prev, g);
-  grads.set(input, sum);
-}
-
+/**
+ * a + b into a new tensor. Never in place: a rule may pass its incoming
+ * gradient straight through (add, addBias), so `a` can be another tensor's gradient.
+ */
 function addFresh(a: Tensor, b: Tensor): Tensor {
   const out = empty(a.shape, a.dtype);
   out.data.set(a.data);
