@@ -1,10 +1,10 @@
 // lipvae kernels. Every export works on raw pointers into the linear memory
 // that the TypeScript side owns (src/engine/arena.ts); none allocates.
 
-export { gemm, syrk, mirrorLower, gemmWorkspaceBytes } from "./gemm";
+export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
 export { groupsortForward, groupsortBackward } from "./groupsort";
-export { copy, scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
+export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
 export { peakMulAdd } from "./peak";
 
 /** First byte of linear memory free for the arena (past static data). */

@@ -3,7 +3,7 @@
 // in train.ts). The model is a randomly initialised paper-size VAE with its
 // effective weights frozen at K = 50 (as for evaluation), so no trained file
 // is needed; the pixels are a fixed pseudo-random image.
-import { engine } from "../src/engine/tensor.js";
+import { engine } from "../src/engine/engine.js";
 import { stream } from "../src/engine/random.js";
 import { PAPER_DEFAULTS } from "../src/model/config.js";
 import { VAE } from "../src/model/vae.js";

@@ -1,7 +1,8 @@
 // Training-step benchmarks on the paper-size model (784-512-512-10 x2, 10-512-512-784):
 // effective weights (Björck with gradient), ELBO forward, backward, Adam update.
 
-import { engine, tidy, tensor } from "../src/engine/tensor.js";
+import { engine } from "../src/engine/engine.js";
+import { tidy, tensor } from "../src/engine/tensor.js";
 import { grad } from "../src/engine/tape.js";
 import { Adam } from "../src/engine/optim.js";
 import { stream } from "../src/engine/random.js";

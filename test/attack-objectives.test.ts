@@ -11,7 +11,7 @@ import { stream } from "../src/engine/random.js";
 import { PAPER_DEFAULTS } from "../src/model/config.js";
 import { VAE } from "../src/model/vae.js";
 import { attackModel } from "../src/attacks/model.js";
-import { repeatRows, rowNorms } from "../src/attacks/rows.js";
+import { repeatRows, rowNorms } from "../src/engine/ops.js";
 import { DEFAULT_MAX_DAMAGE, damageSamples, maxDamageAttack, maxDamageProblem, rowNormsOf } from "../src/attacks/max-damage.js";
 import { DEFAULT_LATENT, gaussianKlRows, latentAttack, latentProblem, latentRows } from "../src/attacks/latent.js";
 import { initialDelta } from "../src/attacks/optimise.js";

@@ -7,6 +7,7 @@ import fc from "fast-check";
 import { eigs } from "mathjs";
 import { tensor, tidy } from "../src/engine/tensor.js";
 import * as ops from "../src/engine/ops.js";
+import { grad, requireGrad } from "../src/engine/tape.js";
 import { SEED, assertClose, normal, rng } from "./helpers.js";
 
 /** Eigen-decomposition of the symmetric s x s Gram of an r x c matrix (smaller side), f64. */
@@ -128,13 +129,18 @@ test("GroupSort is 1-Lipschitz: ||f(x) - f(y)|| <= ||x - y||", () => {
   );
 });
 
-test("GroupSort ties: stable, the gradient passes straight through", () => {
-  tidy(() => {
-    const x = tensor([1, 1, 2, 2], [4], "f64");
-    x.requiresGrad = true;
-    const y = ops.groupsort(x, 2);
-    assert.equal(y.toArray(), [1, 1, 2, 2]);
-  });
+test("GroupSort ties: stable, the gradient passes straight through (f64 and f32)", () => {
+  for (const dtype of ["f64", "f32"] as const) {
+    tidy(() => {
+      // Ties inside groups, and a reversed pair to show the routing is by position.
+      const x = requireGrad(tensor([1, 1, 2, 2, 5, 3], [6], dtype));
+      const y = ops.groupsort(x, 2);
+      assert.equal(y.toArray(), [1, 1, 2, 2, 3, 5]);
+      const [g] = grad(ops.sum(ops.mul(y, tensor([10, 20, 30, 40, 50, 60], [6], dtype))), [x]);
+      // A tied group keeps its order, so each input receives its own output's weight.
+      assert.equal(g.toArray(), [10, 20, 30, 40, 60, 50]);
+    });
+  }
 });
 
 test.run();

@@ -4,7 +4,8 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { engine } from "../src/engine/tensor.js";
+import { engine } from "../src/engine/engine.js";
+import { KERNEL_ARITY, instantiate } from "../src/engine/wasm.js";
 import {
   refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
   refSigmoid, refSoftplus, refSyrk,
@@ -206,6 +207,19 @@ test("Adam kernel matches torch.optim.Adam's update formula", () => {
     }
   }
   assertClose(get(pp, n), expected, 1e-6, 1e-5, "adam");
+});
+
+test("the Kernels interface and the WASM module's exports agree, name for name and parameter count", () => {
+  for (const build of ["simd", "relaxed"] as const) {
+    if (build === "relaxed" && e.build !== "relaxed") continue; // validates only under the relaxed flag
+    const { kernels } = instantiate(build, 1);
+    const exported = Object.entries(kernels as unknown as Record<string, unknown>)
+      .filter(([, v]) => typeof v === "function")
+      .map(([name, f]) => [name, (f as (...a: unknown[]) => unknown).length] as const)
+      .sort(([a], [b]) => a.localeCompare(b));
+    const declared = Object.entries(KERNEL_ARITY).sort(([a], [b]) => a.localeCompare(b));
+    assert.equal(exported, declared, `${build} build`);
+  }
 });
 
 test("the selected build reports its SIMD flavour consistently", () => {

@@ -19,5 +19,5 @@ export {
   estimateMargins, marginGrid,
 } from "./margin.js";
 export { type IntervalMethod, type Side, binomialCdf, clopperPearson, proportionBound, wilson } from "./stats.js";
-export { repeatRows, rowNorms } from "./rows.js";
+
 export { type EmpiricalRobustness, empiricalRobustness } from "./verify.js";

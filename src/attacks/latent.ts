@@ -13,7 +13,7 @@ import { type Random, stream } from "../engine/random.js";
 import type { AttackModel } from "./model.js";
 import { type AscentProblem, DEFAULT_OPTIMISER, type OptimiserOptions, initialDelta, projectedAscent } from "./optimise.js";
 import { clipRowsToBox, projectRows } from "./projection.js";
-import { rowNorms } from "./rows.js";
+
 import { rowNormsOf } from "./max-damage.js";
 
 export interface LatentOptions extends OptimiserOptions {
@@ -78,7 +78,7 @@ export function latentProblem(
     const inner = ops.sub(ops.mul(spread, tensor(halfPrecision, [rows, dz])), post.logSigma);
     let objective = ops.add(ops.sumRows(inner), tensor(offset, [rows]));
     const kl = Float64Array.from(objective.data);
-    if (lambda > 0) objective = ops.add(objective, ops.scale(rowNorms(d), lambda));
+    if (lambda > 0) objective = ops.add(objective, ops.scale(ops.rowNorms(d), lambda));
     const values = Float64Array.from(objective.data, (v) => -v);
     const grad_ = withGrad ? Float32Array.from(grad(ops.sum(objective), [d])[0].data, (v) => -v) : new Float32Array(0);
     return { kl, values, grad: grad_ };

@@ -18,7 +18,7 @@ import { type Random, stream } from "../engine/random.js";
 import { type AttackModel, rowNoise } from "./model.js";
 import { type AscentProblem, DEFAULT_OPTIMISER, type OptimiserOptions, initialDelta, projectedAscent } from "./optimise.js";
 import { type NormConstraint, projectRows } from "./projection.js";
-import { repeatRows, rowNorms } from "./rows.js";
+
 
 export type NoiseMode = "fresh" | "common";
 
@@ -79,8 +79,8 @@ export function maxDamageProblem(
         : noGrad(() => vae.decode(latentSamples(clean.mu, clean.sigma, rowNoise(rands, k, dz), k, dz), weights));
       const d = requireGrad(tensor(delta, [rows, n]));
       const post = vae.encode(ops.add(tensor(x, [rows, n]), d), weights);
-      const z = ops.add(repeatRows(post.mu, k), ops.mul(repeatRows(post.sigma, k), epsD));
-      const dist = rowNorms(ops.sub(vae.decode(z, weights), target));
+      const z = ops.add(ops.repeatRows(post.mu, k), ops.mul(ops.repeatRows(post.sigma, k), epsD));
+      const dist = ops.rowNorms(ops.sub(vae.decode(z, weights), target));
       const [g] = grad(ops.scale(ops.sum(dist), 1 / k), [d]);
       const dd = dist.data, values = new Float64Array(rows);
       for (let j = 0; j < dd.length; j++) values[Math.floor(j / k)] += dd[j] / k;

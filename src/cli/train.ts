@@ -10,7 +10,7 @@ import { datasetNames, type DatasetName } from "../data/catalog.js";
 import { type ModelConfig, type SigmaConfig, PAPER_DEFAULTS, clipNormForRadius, validateConfig } from "../model/config.js";
 import { CHECKPOINT_FILE, type TrainEvent, Trainer, defaultSettings } from "../model/train.js";
 import { existsSync } from "node:fs";
-import { engine } from "../engine/tensor.js";
+import { engine } from "../engine/engine.js";
 import { number, integer, optionalInteger } from "./args.js";
 
 const usage = `lipvae train [options]

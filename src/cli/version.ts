@@ -1,6 +1,6 @@
 import type { Command } from "./command.js";
 import { libraryVersion } from "../version.js";
-import { loadEngine } from "../engine/tensor.js";
+import { loadEngine } from "../engine/engine.js";
 
 export const versionCommand: Command = {
   name: "version",

@@ -6,8 +6,13 @@
 // shapes every time, so after the first step every request is a free-list hit
 // and memory stops growing.
 //
-// memory.grow detaches every existing typed-array view, so views are never
-// cached across calls: Arena.f32() hands out a view over the current buffer.
+// The memory is a shared WebAssembly memory. On a plain memory, memory.grow
+// detaches every typed-array view taken before it, so an op that read an
+// input's view and then allocated its output could read NaN from a detached
+// buffer. Growing a shared memory detaches nothing: old views keep covering
+// the bytes they were made for, which is all a tensor's view ever needs.
+// stressGrowth() makes every allocation grow the memory, so tests can prove
+// that no code path depends on memory not growing.
 
 import { LipvaeError } from "../errors.js";
 
@@ -19,19 +24,41 @@ export class Arena {
   private top: number;
   private readonly freeLists = new Map<number, number[]>();
   private liveBytes = 0;
-  private f32View: Float32Array;
+  /** Testing mode: every allocation is fresh and grows the memory. */
+  private growEveryAllocation = false;
 
   constructor(readonly memory: WebAssembly.Memory, heapBase: number) {
     this.top = roundUp(heapBase, ALIGN);
-    this.f32View = new Float32Array(memory.buffer);
   }
+
+  /**
+   * Runs fn with the arena at its growth threshold on every allocation: free
+   * lists are bypassed and each block starts at the end of the memory, so each
+   * allocation calls memory.grow. For tests only (it wastes memory).
+   */
+  stressGrowth<T>(fn: () => T): T {
+    const before = this.growEveryAllocation;
+    this.growEveryAllocation = true;
+    try {
+      return fn();
+    } finally {
+      this.growEveryAllocation = before;
+    }
+  }
+
+  /** How many times the memory has grown (tests use it to prove growth happened). */
+  get growCount(): number {
+    return this.grows;
+  }
+  private grows = 0;
 
   /** Allocates `bytes` (rounded up to 64) and returns the byte offset. */
   alloc(bytes: number): number {
     const size = roundUp(Math.max(bytes, 1), ALIGN);
     const list = this.freeLists.get(size);
     this.liveBytes += size;
-    if (list && list.length > 0) return list.pop()!;
+    if (this.growEveryAllocation) this.top = Math.max(this.top, this.memory.buffer.byteLength);
+    else if (list && list.length > 0) return list.pop()!;
     const ptr = this.top;
     const end = ptr + size;
     const have = this.memory.buffer.byteLength;
@@ -47,8 +74,9 @@ export class Arena {
         );
       }
       // Grow geometrically so that a growing workload does not grow page by page.
-      const want = Math.min(MAX_PAGES, Math.max(total, Math.ceil((have / PAGE) * 1.25)));
+      const want = this.growEveryAllocation ? total : Math.min(MAX_PAGES, Math.max(total, Math.ceil((have / PAGE) * 1.25)));
       this.memory.grow(want - have / PAGE);
+      this.grows++;
     }
     this.top = end;
     return ptr;
@@ -63,15 +91,9 @@ export class Arena {
     list.push(ptr);
   }
 
-  /** A Float32Array over [ptr, ptr + 4*length), valid until the next allocation. */
+  /** A Float32Array over [ptr, ptr + 4*length); stays valid when the memory grows. */
   f32(ptr: number, length: number): Float32Array {
     return new Float32Array(this.memory.buffer, ptr, length);
-  }
-
-  /** A view over the whole memory (re-created after growth). */
-  get heapF32(): Float32Array {
-    if (this.f32View.buffer !== this.memory.buffer) this.f32View = new Float32Array(this.memory.buffer);
-    return this.f32View;
   }
 
   stats(): { liveBytes: number; reservedBytes: number; memoryBytes: number } {

@@ -1,11 +1,14 @@
-// Kernel dispatch: one function per kernel, taking tensors, running the WASM
-// kernel for f32 tensors and the TypeScript reference for f64 ones. ops.ts
-// (the autodiff rules) is written only against these functions, so the same
-// rules run on both paths and the f64 path can check the f32 one.
+// Kernel dispatch: functions taking tensors, running the WASM kernel for f32
+// tensors and the TypeScript reference for f64 ones, plus the generic host
+// loops (map, map2, mapWith) for cheap elementwise work. ops.ts and the
+// optimisers are written only against these functions, so the same rules run
+// on both paths and the f64 path can check the f32 one. Every function here
+// allocates its output before it takes any typed-array view.
 
-import { engine, empty, type Tensor } from "./tensor.js";
+import { engine } from "./engine.js";
+import { type Data, empty, type Tensor } from "./tensor.js";
 import {
-  refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
+  refAdamStep, refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
   refSigmoid, refSoftplus,
 } from "./reference.js";
 
@@ -142,6 +145,16 @@ export function axpbyInPlace(alpha: number, x: Tensor, beta: number, y: Tensor):
   }
 }
 
+/** Adam's update of p in place, with moments m and v updated in place (torch.optim.Adam's formula). */
+export function adamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor,
+  b1: number, b2: number, stepSize: number, vScale: number, eps: number): void {
+  if (p.dtype === "f32") {
+    engine().kernels.adamStep(p.size, p.ptr, g.ptr, m.ptr, v.ptr, b1, b2, stepSize, vScale, eps);
+  } else {
+    refAdamStep(p.data, g.data, m.data, v.data, b1, b2, stepSize, vScale, eps);
+  }
+}
+
 /** y = f(x) elementwise into a new tensor (the generic path for cheap ops). */
 export function map(x: Tensor, f: (v: number, i: number) => number): Tensor {
   const y = empty(x.shape, x.dtype);
@@ -155,6 +168,14 @@ export function map2(a: Tensor, b: Tensor, f: (u: number, v: number, i: number) 
   const ad = a.data, bd = b.data, od = out.data;
   for (let i = 0; i < od.length; i++) od[i] = f(ad[i], bd[i], i);
   return out;
+}
+
+/** y = f(x[i], view of w, i): like map, with a second tensor of any shape read through its view. */
+export function mapWith(x: Tensor, w: Tensor, f: (v: number, wd: Data, i: number) => number): Tensor {
+  const y = empty(x.shape, x.dtype);
+  const xd = x.data, wd = w.data, yd = y.data;
+  for (let i = 0; i < xd.length; i++) yd[i] = f(xd[i], wd, i);
+  return y;
 }
 
 function mapInto(x: Tensor, y: Tensor, f: (v: number, i: number) => number): void {

@@ -5,10 +5,15 @@
 // sits right below the forward. Composite operations (mean, neg, kl, ...) are
 // built from primitives and need no rule of their own.
 //
+// Every function this module exports is a differentiable op (test/ops-table
+// enumerates them and fails for one without a gradient check). Host-side
+// loops take typed-array views only after the op's allocations; the memory
+// is shared besides (see arena.ts), so a view can never be detached.
+//
 // NOTE: shapes never broadcast silently. Mismatches throw an error naming the
 // op and both shapes.
 
-import { type Node, Tensor, empty, sameShape, shapeError, tensor } from "./tensor.js";
+import { type Node, type Tensor, empty, sameShape, shapeError, tensor } from "./tensor.js";
 import * as K from "./kernels.js";
 import { gradEnabled } from "./tape.js";
 
@@ -59,6 +64,7 @@ export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
   const track = gradEnabled() && w.requiresGrad;
   const { out, saved } = K.bjorckForward(w, iters, beta, track);
   const keepAlive = saved?.buffer ? [saved.buffer] : [];
+  // Rule: the kernel assembly/bjorck.ts bjorckBackward replays the saved iterates in reverse.
   return record(out, "bjorck", [w], keepAlive, (g) => [K.bjorckBackward(saved!, g)]);
 }
 
@@ -103,8 +109,7 @@ export function addColumn(x: Tensor, v: Tensor): Tensor {
   requireRank("addColumn", x, 2);
   const [m, n] = x.shape;
   if (v.rank !== 1 || v.shape[0] !== m || v.dtype !== x.dtype) shapeError("addColumn", "the offset must be a vector with one entry per row", x, v);
-  const vd = v.data;
-  const out = K.map(x, (xv, i) => xv + vd[Math.floor(i / n)]);
+  const out = K.mapWith(x, v, (xv, vd, i) => xv + vd[Math.floor(i / n)]);
   return record(out, "addColumn", [x, v], [], (g, needs) => [needs[0] ? g : null, needs[1] ? sumRowsValue(g) : null]);
 }
 
@@ -127,7 +132,7 @@ export function sum(x: Tensor): Tensor {
   for (let i = 0; i < d.length; i++) s += d[i];
   const out = tensor([s], [], x.dtype);
   return record(out, "sum", [x], [], (g) => {
-    const gv = g.data[0];
+    const gv = g.item();
     return [K.map(x, () => gv)];
   });
 }
@@ -137,10 +142,7 @@ export function sumRows(x: Tensor): Tensor {
   requireRank("sumRows", x, 2);
   const n = x.shape[1];
   const out = sumRowsValue(x);
-  return record(out, "sumRows", [x], [], (g) => {
-    const gd = g.data;
-    return [K.map(x, (_, i) => gd[Math.floor(i / n)])];
-  });
+  return record(out, "sumRows", [x], [], (g) => [K.mapWith(x, g, (_, gd, i) => gd[Math.floor(i / n)])]);
 }
 
 // ===========================================================================
@@ -211,10 +213,10 @@ export function softplus(x: Tensor): Tensor {
   });
 }
 
-/** ReLU; the derivative at 0 is taken as 0. */
+/** ReLU; the derivative at 0 is taken as 0. NaN stays NaN (as torch). */
 export function relu(x: Tensor): Tensor {
-  const out = K.map(x, (v) => (v > 0 ? v : 0));
-  return record(out, "relu", [x], [], (g) => [K.map2(g, x, (u, v) => (v > 0 ? u : 0))]);
+  const out = K.map(x, (v) => (v <= 0 ? 0 : v));
+  return record(out, "relu", [x], [], (g) => [K.map2(g, x, (u, v) => (v <= 0 ? 0 : v > 0 ? u : NaN))]);
 }
 
 /** GroupSort with contiguous groups of `group` values (2 = MaxMin). Stable: ties keep order. */
@@ -245,9 +247,8 @@ export function clipRowNorm(x: Tensor, maxNorm: number): Tensor {
   const out = K.map(x, (v, idx) => v * factor(Math.floor(idx / n)));
   return record(out, "clipRowNorm", [x], [], (g) => {
     // Clipped row: y = c x/|x|  =>  dx = (c/|x|) (g - u (u.g)), u = x/|x|.
-    const gd = g.data;
     const dx = empty(x.shape, x.dtype);
-    const xv = x.data, dd = dx.data;
+    const gd = g.data, xv = x.data, dd = dx.data;
     for (let i = 0; i < m; i++) {
       const r = norms[i];
       if (!(r > maxNorm)) {
@@ -263,80 +264,82 @@ export function clipRowNorm(x: Tensor, maxNorm: number): Tensor {
 }
 
 // ===========================================================================
-// Likelihood
-
-/** Decoder logits are clamped so that lambda = sigmoid(h) stays in [eps, 1-eps], eps = 2^-23 (torch's float32 eps). */
-export const CB_LOGIT_LIMIT = Math.log((1 - 2 ** -23) / 2 ** -23);
+// Pointwise functions given by their scalar form
 
 /**
- * Elementwise continuous-Bernoulli log-density log p(x | lambda) with
- * lambda = sigmoid(clamp(h)), as torch.distributions.ContinuousBernoulli:
- *   x h - softplus(h) + log C(lambda),
- *   log C = log|log(1-l) - log(l)| - log|1-2l| away from 1/2, and the Taylor form
- *   log 2 + 4/3 t + 104/45 t^2 (t = (l-1/2)^2) for l in [0.499, 0.501].
+ * out = f(h, x) elementwise, differentiable in h through df(h, x) = ∂f/∂h;
+ * x is data (no gradient). Model maths with a scalar closed form (the
+ * continuous-Bernoulli log-density in src/model/likelihood.ts) uses this
+ * instead of adding its own derivative rule outside this file.
  */
-export function cbLogLik(h: Tensor, x: Tensor): Tensor {
-  requireSame("cbLogLik", h, x);
-  const out = K.map2(h, x, (hv, xv) => {
-    const hc = clampLogit(hv);
-    return xv * hc - softplusScalar(hc) + cbLogNorm(hc);
-  });
-  return record(out, "cbLogLik", [h, x], [], (g, needs) => {
-    if (needs[1]) throw new Error("cbLogLik: no gradient with respect to the data x");
+export function pointwise(
+  name: string, h: Tensor, x: Tensor,
+  f: (h: number, x: number) => number, df: (h: number, x: number) => number,
+): Tensor {
+  requireSame(name, h, x);
+  const out = K.map2(h, x, f);
+  return record(out, name, [h, x], [], (g, needs) => {
+    if (needs[1]) throw new Error(`${name}: no gradient with respect to the data argument`);
     const dh = empty(h.shape, h.dtype);
     const hd = h.data, xd = x.data, gd = g.data, dd = dh.data;
-    for (let i = 0; i < dd.length; i++) {
-      const hv = hd[i];
-      // The clamp is flat outside the limit: no gradient there (as torch).
-      dd[i] = hv <= -CB_LOGIT_LIMIT || hv >= CB_LOGIT_LIMIT
-        ? 0
-        : gd[i] * (xd[i] - sigmoidScalar(hv) + cbLogNormGrad(hv));
-    }
+    for (let i = 0; i < dd.length; i++) dd[i] = gd[i] * df(hd[i], xd[i]);
     return [dh, null];
   });
 }
 
-function clampLogit(h: number): number {
-  return Math.min(CB_LOGIT_LIMIT, Math.max(-CB_LOGIT_LIMIT, h));
-}
+// ===========================================================================
+// Row operations
 
-export function sigmoidScalar(v: number): number {
-  return v >= 0 ? 1 / (1 + Math.exp(-v)) : Math.exp(v) / (1 + Math.exp(v));
-}
-
-export function softplusScalar(v: number): number {
-  return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
-}
-
-/** True where torch uses the Taylor form: lambda in (0.499, 0.501]. */
-function inTaylorRegion(l: number): boolean {
-  return l > 0.499 && l <= 0.501;
-}
-
-/**
- * log C(lambda) as a function of the logit h (lambda = sigmoid(h)).
- * Away from 1/2: log|log(1-l) - log l| - log|1-2l| = log|h| - log|tanh(h/2)|,
- * since log((1-l)/l) = -h and 1-2l = -tanh(h/2) exactly.
- */
-export function cbLogNorm(h: number): number {
-  const l = sigmoidScalar(h);
-  if (inTaylorRegion(l)) {
-    const t = (l - 0.5) ** 2;
-    return Math.log(2) + (4 / 3 + (104 / 45) * t) * t;
+/** x [m, n] -> [m·k, n] with row i·k + j = x[i] (repeat-interleave). */
+export function repeatRows(x: Tensor, k: number): Tensor {
+  requireRank("repeatRows", x, 2);
+  if (!Number.isInteger(k) || k < 1) throw new Error(`repeatRows: the repeat count must be a positive integer (got ${k})`);
+  if (k === 1) return x;
+  const [m, n] = x.shape;
+  const out = empty([m * k, n], x.dtype);
+  const xd = x.data, od = out.data;
+  for (let i = 0; i < m; i++) {
+    const row = xd.subarray(i * n, (i + 1) * n);
+    for (let j = 0; j < k; j++) od.set(row, (i * k + j) * n);
   }
-  return Math.log(Math.abs(h)) - Math.log(Math.abs(Math.tanh(h / 2)));
+  return record(out, "repeatRows", [x], [], (g) => {
+    // The gradient of a shared row is the sum over its copies.
+    const dx = empty([m, n], x.dtype);
+    const gd = g.data, dd = dx.data;
+    dd.fill(0);
+    for (let i = 0; i < m; i++) {
+      for (let j = 0; j < k; j++) {
+        const base = (i * k + j) * n;
+        for (let c = 0; c < n; c++) dd[i * n + c] += gd[base + c];
+      }
+    }
+    return [dx];
+  });
 }
 
-/** d/dh of cbLogNorm(h). */
-export function cbLogNormGrad(h: number): number {
-  const l = sigmoidScalar(h);
-  if (inTaylorRegion(l)) {
-    const t = (l - 0.5) ** 2;
-    const dt = 2 * (l - 0.5) * l * (1 - l);
-    return (4 / 3 + (208 / 45) * t) * dt;
+/** ‖x_i‖₂ per row of x [m, n] -> [m]; the gradient at a zero row is taken as 0. */
+export function rowNorms(x: Tensor): Tensor {
+  requireRank("rowNorms", x, 2);
+  const [m, n] = x.shape;
+  const out = empty([m], x.dtype);
+  const xd = x.data, od = out.data;
+  const norms = new Float64Array(m);
+  for (let i = 0; i < m; i++) {
+    let s = 0;
+    for (let c = 0; c < n; c++) s += xd[i * n + c] ** 2;
+    norms[i] = Math.sqrt(s);
+    od[i] = norms[i];
   }
-  const th = Math.tanh(h / 2);
-  return 1 / h - (1 - th * th) / (2 * th);
+  return record(out, "rowNorms", [x], [], (g) => {
+    const dx = empty([m, n], x.dtype);
+    const gd = g.data, xv = x.data, dd = dx.data;
+    for (let i = 0; i < m; i++) {
+      // 0 at a zero row; a NaN norm keeps its NaN.
+      const f = norms[i] === 0 ? 0 : gd[i] / norms[i];
+      for (let c = 0; c < n; c++) dd[i * n + c] = f * xv[i * n + c];
+    }
+    return [dx];
+  });
 }
 
 // ===========================================================================

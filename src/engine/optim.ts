@@ -1,6 +1,7 @@
 // Optimisers: Adam with torch.optim.Adam's defaults, and MultiStepLR.
 
-import { type Tensor, engine, keep, zeros } from "./tensor.js";
+import { adamStep } from "./kernels.js";
+import { type Tensor, keep, zeros } from "./tensor.js";
 
 export interface AdamOptions {
   lr?: number;
@@ -34,8 +35,8 @@ export class Adam {
     for (const p of params) {
       if (p.dtype !== "f32") throw new Error("Adam: parameters must be f32 tensors");
     }
-    this.m = params.map((p) => keep(zeros(p.shape)));
-    this.v = params.map((p) => keep(zeros(p.shape)));
+    this.m = params.map((p) => keep(zeros(p.shape, p.dtype)));
+    this.v = params.map((p) => keep(zeros(p.shape, p.dtype)));
   }
 
   get stepCount(): number {
@@ -50,11 +51,10 @@ export class Adam {
     this.t += 1;
     const stepSize = this.lr / (1 - this.beta1 ** this.t);
     const vScale = 1 / Math.sqrt(1 - this.beta2 ** this.t);
-    const k = engine().kernels;
     this.params.forEach((p, i) => {
       const g = grads[i];
       if (g.size !== p.size) throw new Error(`Adam.step: gradient ${i} has shape [${g.shape}], parameter has [${p.shape}]`);
-      k.adamStep(p.size, p.ptr, g.ptr, this.m[i].ptr, this.v[i].ptr, this.beta1, this.beta2, stepSize, vScale, this.eps);
+      adamStep(p, g, this.m[i], this.v[i], this.beta1, this.beta2, stepSize, vScale, this.eps);
     });
   }
 

@@ -122,3 +122,13 @@ export function refSigmoid(v: number): number {
 export function refSoftplus(v: number): number {
   return Math.max(v, 0) + Math.log1p(Math.exp(-Math.abs(v)));
 }
+
+/** Adam (torch.optim.Adam's formula) in place: the oracle for the adamStep kernel and the f64 path. */
+export function refAdamStep(p: Arr, g: ArrayLike<number>, m: Arr, v: Arr,
+  b1: number, b2: number, stepSize: number, vScale: number, eps: number): void {
+  for (let i = 0; i < p.length; i++) {
+    m[i] = b1 * m[i] + (1 - b1) * g[i];
+    v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i];
+    p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) * vScale + eps);
+  }
+}

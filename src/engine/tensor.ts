@@ -8,49 +8,11 @@
 //   - dispose() releases one early.
 // Views share storage by reference count (reshape is free).
 
-import { Arena } from "./arena.js";
-import { chooseBuild, instantiate, type Kernels, type WasmBuild } from "./wasm.js";
+import { engine } from "./engine.js";
 import { LipvaeError } from "../errors.js";
 
 export type DType = "f32" | "f64";
 export type Data = Float32Array | Float64Array;
-
-/** The loaded kernels and the arena over their memory (one per process). */
-export interface Engine {
-  build: WasmBuild;
-  kernels: Kernels;
-  arena: Arena;
-  /** A scratch block reused by kernels that need workspace (grown on demand). */
-  workspace(bytes: number): number;
-}
-
-let engineInstance: Engine | null = null;
-
-/** The process-wide engine, loaded on first use. */
-export function engine(): Engine {
-  if (engineInstance) return engineInstance;
-  const build = chooseBuild();
-  const { memory, kernels } = instantiate(build);
-  const arena = new Arena(memory, kernels.heapBase());
-  let wsPtr = 0, wsBytes = 0;
-  engineInstance = {
-    build, kernels, arena,
-    workspace(bytes: number): number {
-      if (bytes > wsBytes) {
-        if (wsBytes > 0) arena.free(wsPtr, wsBytes);
-        wsBytes = bytes;
-        wsPtr = arena.alloc(bytes);
-      }
-      return wsPtr;
-    },
-  };
-  return engineInstance;
-}
-
-/** Async-friendly alias used by the CLI. */
-export async function loadEngine(): Promise<Engine> {
-  return engine();
-}
 
 // ---------------------------------------------------------------------------
 // Storage
@@ -213,17 +175,6 @@ export function tensor(values: ArrayLike<number>, shape: readonly number[] = [va
   const t = empty(shape, dtype);
   t.data.set(values);
   return t;
-}
-
-export function scalar(value: number, dtype: DType = "f32"): Tensor {
-  return tensor([value], [], dtype);
-}
-
-/** Converts between f32 and f64 (a copy, outside autodiff). */
-export function cast(t: Tensor, dtype: DType): Tensor {
-  const out = empty(t.shape, dtype);
-  out.data.set(t.data);
-  return out;
 }
 
 // ---------------------------------------------------------------------------

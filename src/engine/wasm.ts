@@ -29,7 +29,6 @@ export interface Kernels {
   bjorckSaveFloats(r: number, c: number, iters: number): number;
   groupsortForward(n: number, g: number, x: number, y: number): void;
   groupsortBackward(n: number, g: number, x: number, dy: number, dx: number, idx: number): void;
-  copy(n: number, src: number, dst: number): void;
   scale(n: number, alpha: number, x: number): void;
   axpby(n: number, alpha: number, x: number, beta: number, y: number): void;
   addRowBias(m: number, n: number, x: number, bias: number, alpha: number, out: number): void;
@@ -42,6 +41,19 @@ export interface Kernels {
   heapBase(): number;
   hasRelaxedSimd(): number;
 }
+
+/**
+ * Parameter count of every kernel. The type makes TypeScript check each count
+ * against the interface above; test/kernels checks the same counts against the
+ * functions the WASM module exports, so interface and module cannot drift.
+ */
+export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["length"] } = {
+  gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
+  bjorckForward: 8, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
+  groupsortForward: 4, groupsortBackward: 6,
+  scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, adamStep: 10,
+  peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
+};
 
 export interface WasmInstance {
   build: WasmBuild;
@@ -74,7 +86,7 @@ export function instantiate(build: WasmBuild, initialPages = 256): WasmInstance 
   if (!WebAssembly.validate(binary)) {
     throw new Error(`this Node (${process.version}) cannot run the ${build} WASM build`);
   }
-  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536 });
+  const memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536, shared: true });
   const module = new WebAssembly.Module(binary);
   const { exports } = loader.instantiateSync<Record<string, unknown>>(module, { env: { memory } });
   return { build, memory, kernels: exports as unknown as Kernels };

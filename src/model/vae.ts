@@ -4,6 +4,7 @@
 
 import { type Tensor, full, tensor } from "../engine/tensor.js";
 import * as ops from "../engine/ops.js";
+import { cbLogLik } from "./likelihood.js";
 import { stream } from "../engine/random.js";
 import { MLP } from "./mlp.js";
 import { type ModelConfig, fixedSigmaVector, validateConfig } from "./config.js";
@@ -120,7 +121,7 @@ export class VAE {
     const post = this.encode(x, w);
     const z = this.sample(post, noise);
     const h = this.decoderLogits(z, w);
-    const logLik = ops.sumRows(ops.cbLogLik(h, x));
+    const logLik = ops.sumRows(cbLogLik(h, x));
     const kl = gaussianKl(post);
     const perExample = ops.sub(ops.scale(kl, this.config.klBeta), logLik);
     return { loss: ops.mean(perExample), logLik, kl };
