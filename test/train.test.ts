@@ -8,7 +8,6 @@ import os from "node:os";
 import path from "node:path";
 import { tensor, tidy } from "../src/engine/tensor.js";
 import { noGrad } from "../src/engine/tape.js";
-import * as ops from "../src/engine/ops.js";
 import { refBjorckForward, refGroupsortForward } from "../src/engine/reference.js";
 import { type ModelConfig, PAPER_DEFAULTS } from "../src/model/config.js";
 import { VAE } from "../src/model/vae.js";

@@ -3,7 +3,7 @@
 import path from "node:path";
 import { LipvaeError } from "../errors.js";
 import { parseIdxImages, parseIdxLabels } from "../io/idx.js";
-import { datasets, defaultDataDir, fileRoles, IMAGE_COLS, IMAGE_ROWS, type DatasetName, type FileRole } from "./catalog.js";
+import { defaultDataDir, fileRoles, IMAGE_COLS, IMAGE_ROWS, type DatasetName, type FileRole } from "./catalog.js";
 import { fetchHint, fingerprintOf, locateFile, readDataFile, resolveDataDir } from "./files.js";
 
 export type FileState = "official" | "modified" | "invalid" | "missing";
@@ -63,4 +63,3 @@ export function inspectDataset(name: DatasetName, dataDir?: string): DatasetStat
   return status;
 }
 
-export const datasetTitle = (name: DatasetName) => datasets[name].title;

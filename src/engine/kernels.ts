@@ -12,20 +12,18 @@ import {
   refSigmoid, refSoftplus,
 } from "./reference.js";
 
-/** out = alpha op(A) op(B) (+ beta out when `into` is given). */
-export function gemm(
-  transA: boolean, transB: boolean, a: Tensor, b: Tensor, alpha = 1, into?: Tensor, beta = 0,
-): Tensor {
+/** out = alpha op(A) op(B) into a new tensor. */
+export function gemm(transA: boolean, transB: boolean, a: Tensor, b: Tensor, alpha = 1): Tensor {
   const [ar, ac] = a.shape, [br, bc] = b.shape;
   const m = transA ? ac : ar, k = transA ? ar : ac;
   const n = transB ? br : bc;
-  const out = into ?? empty([m, n], a.dtype);
+  const out = empty([m, n], a.dtype);
   if (a.dtype === "f32") {
     const e = engine();
     const work = e.workspace(e.kernels.gemmWorkspaceBytes());
-    e.kernels.gemm(+transA, +transB, m, n, k, alpha, a.ptr, ac, b.ptr, bc, into ? beta : 0, out.ptr, n, work);
+    e.kernels.gemm(+transA, +transB, m, n, k, alpha, a.ptr, ac, b.ptr, bc, 0, out.ptr, n, work);
   } else {
-    refGemm(+transA, +transB, m, n, k, alpha, a.data, ac, b.data, bc, into ? beta : 0, out.data, n);
+    refGemm(+transA, +transB, m, n, k, alpha, a.data, ac, b.data, bc, 0, out.data, n);
   }
   return out;
 }

@@ -78,14 +78,12 @@ export function affine(x: Tensor, w: Tensor, b: Tensor, s = 1): Tensor {
   if (x.shape[1] !== w.shape[1]) shapeError("affine", `input width ${x.shape[1]} differs from the weight's in-dimension ${w.shape[1]}`, x, w);
   if (b.rank !== 1 || b.shape[0] !== w.shape[0]) shapeError("affine", "bias must have one entry per output", w, b);
   const out = K.addRowBias(K.gemm(false, true, x, w), b, s);
-  return record(out, "affine", [x, w, b], [], (g, needs) => {
-    const gs = s === 1 ? g : K.map(g, (v) => s * v);
-    return [
-      needs[0] ? K.gemm(false, false, gs, w) : null,   // dx = s g W
-      needs[1] ? K.gemm(true, false, gs, x) : null,    // dW = s g^T x
-      needs[2] ? K.columnSums(gs) : null,              // db = s colsum(g)
-    ];
-  });
+  // The scale rides on the kernels' alpha: no extra pass over g.
+  return record(out, "affine", [x, w, b], [], (g, needs) => [
+    needs[0] ? K.gemm(false, false, g, w, s) : null,   // dx = s g W
+    needs[1] ? K.gemm(true, false, g, x, s) : null,    // dW = s g^T x
+    needs[2] ? K.columnSums(g, s) : null,              // db = s colsum(g)
+  ]);
 }
 
 // ===========================================================================

@@ -9,17 +9,16 @@ type Arr = Float32Array | Float64Array | number[];
 export function refGemm(
   transA: number, transB: number, m: number, n: number, k: number, alpha: number,
   a: Arr, lda: number, b: Arr, ldb: number, beta: number, c: Arr, ldc: number,
-  aOff = 0, bOff = 0, cOff = 0,
 ): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
       let s = 0;
       for (let p = 0; p < k; p++) {
-        const av = transA ? a[aOff + p * lda + i] : a[aOff + i * lda + p];
-        const bv = transB ? b[bOff + j * ldb + p] : b[bOff + p * ldb + j];
+        const av = transA ? a[p * lda + i] : a[i * lda + p];
+        const bv = transB ? b[j * ldb + p] : b[p * ldb + j];
         s += av * bv;
       }
-      const idx = cOff + i * ldc + j;
+      const idx = i * ldc + j;
       c[idx] = alpha * s + (beta === 0 ? 0 : beta * c[idx]);
     }
   }
