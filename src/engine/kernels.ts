@@ -1,7 +1,13 @@
-// Kernel dispatch: one function per kernel, taking tensors, running the WASM
-// kernel for f32 tensors and the TypeScript reference for f64 ones. ops.ts
-// (the autodiff rules) is written only against these functions, so the same
-// rules run on both paths and the f64 path can check the f32 one.
+// Kernel dispatch: tensor-level wrappers for the kernels that ops.ts and
+// tape.ts need (gemm, Björck and GroupSort forward/backward, row bias, column
+// sums, sigmoid, softplus; axpby for tape.ts's gradient sums), each running
+// the WASM kernel for f32 tensors and the TypeScript reference (or an inline
+// loop) for f64 ones, plus the generic map/map2 loops for cheap elementwise
+// ops on both dtypes. Not wrapped as functions of their own: syrk and copy
+// (used inside the Björck kernel), scale (there and in columnSums), adamStep
+// (optim.ts calls it directly) and peakMulAdd (benchmark only). ops.ts (the
+// autodiff rules) is written only against these functions, so the same rules
+// run on both paths and the f64 path can check the f32 one.
 
 import { engine, empty, type Tensor } from "./tensor.js";
 import {
