@@ -1,6 +1,7 @@
 // Björck orthonormalisation, order 1:  A <- (1+beta) A - beta A (A^T A).
 //
-// Always on the smaller Gram matrix (engine notes 2.3): for an r x c matrix
+// Always on the smaller Gram matrix (docs/performance-notes.md, 'Where the FLOPs
+// go'): for an r x c matrix
 //   r <= c ("wide"):  P = A A^T (r x r),  Y = (1+beta) A - beta P A
 //   r >  c ("tall"):  P = A^T A (c x c),  Y = (1+beta) A - beta A P
 // Both equal the textbook update because A p(A^T A) = p(A A^T) A.

@@ -6,7 +6,7 @@
 // 8-column micro-panels and, for each MC-row block, op(A) is packed into
 // 4-row micro-panels (alpha folded in). A 4x8 register tile (8 v128
 // accumulators) then runs over the packed data. 4x8 is the widest tile that
-// does not spill on V8's 16 xmm registers (engine notes 4.3).
+// does not spill on V8's 16 xmm registers (docs/performance-notes.md, 'WASM SIMD on V8').
 //
 // The kernels never allocate: the caller passes a workspace of at least
 // gemmWorkspaceBytes() bytes. Work can be split between threads by row blocks

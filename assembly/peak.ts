@@ -1,7 +1,7 @@
 // Peak f32x4 throughput probe for the benchmark's `simd.peak` row.
 // 12 independent multiply-add chains (enough to cover FMA latency on two
 // pipes); the operands are loaded from memory because V8 re-materialises
-// f32x4.splat constants inside loops (engine notes 4.3).
+// f32x4.splat constants inside loops (docs/performance-notes.md, 'WASM SIMD on V8').
 
 import { madd } from "./simd";
 

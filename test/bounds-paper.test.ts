@@ -1,5 +1,5 @@
-// The paper's bounds (src/bounds/paper.ts): reference-spec §7.4 test vectors,
-// the conventions, closed form against bisection, and monotonicity.
+// The paper's bounds (src/bounds/paper.ts): the test vectors of docs/reference-code.md,
+// the conventions of docs/certificates.md §0, closed form against bisection, and monotonicity.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
@@ -45,7 +45,8 @@ test("Lemma 2 on the constrained model (M = 10, max_norm 0.176677)", () => {
   assert.is(paperLemma2({ ...q, r: 5 }).m2, 0);
 });
 
-// reference-spec §7.4: r = 8, ε = 0.5, dz = 10, a = b = M, σ = γ·1.
+// docs/reference-code.md, 'Test vectors' ("§7.4" in the test names below):
+// r = 8, ε = 0.5, dz = 10, a = b = M, σ = γ·1.
 // [M, γ, code grid m2, code exact m2, paper m1, paper m2]
 const THEOREM3: [number, number, number, number, number, number][] = [
   [5, 0.02, 0.3007, 0.3009, 0.2249, 0.2346],

@@ -1,6 +1,6 @@
 // lipvae's tight bounds (src/bounds/tight.ts) and the design inversion
 // (src/bounds/design.ts): never below the paper, monotone, closed forms
-// against bisection, the claims of issue 5 about how much they gain.
+// against bisection, the gains claimed in docs/certificates.md §2.2–2.3.
 // Their validity against worst cases is test/bounds-montecarlo.test.ts.
 import { test } from "uvu";
 import * as assert from "uvu/assert";

@@ -1,4 +1,4 @@
-// The shipped MNIST: official files, the reference split (reference-spec §4),
+// The shipped MNIST: official files, the reference split (docs/reference-code.md, 'Data'),
 // byte/255 pixels, and clear errors for missing or modified files.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
@@ -35,6 +35,8 @@ test("the shipped .gz files are the official ones (sizes and SHA-256)", () => {
   assert.match(mnist.fingerprint, /^sha256:[0-9a-f]{64}$/);
 });
 
+// Only where a shared data directory sits beside the checkout (development machines);
+// the same table is in docs/architecture.md, 'Data'.
 test("the catalog agrees with the checksum table in shared/data/README.md", () => {
   const readme = path.join(projectRoot, "..", "shared", "data", "README.md");
   if (!existsSync(readme)) {

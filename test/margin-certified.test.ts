@@ -1,4 +1,4 @@
-// The user's property (issue 6): certified margins never exceed empirical
+// The users' property (docs/attacks.md §7): certified margins never exceed empirical
 // margins. For small Lipschitz VAEs trained here (fixed σ: Theorem 3;
 // clipped σ: Lemma 2), random test inputs and each certificate (paper and
 // tight form, nominal and measured constants), perturbations with ‖δ‖ at most

@@ -1,4 +1,4 @@
-// The user's property (issue 6), probability form: Theorem 1's certified
+// The users' property (docs/attacks.md §7), probability form: Theorem 1's certified
 // r-robustness probability never exceeds the empirical one. For the small
 // Lipschitz VAEs trained here (fixed σ and clipped σ), random test inputs,
 // budgets ‖δ‖ ≤ d with d up to twice the empirical margin, and each form

@@ -29,7 +29,7 @@ const tmp = () => mkdtempSync(path.join(os.tmpdir(), "lipvae-train-"));
 const data = loadDataset("mnist", { limit: 256 });
 
 // ---------------------------------------------------------------------------
-// An independent f64 implementation of the ELBO (reference-spec §3), from lambda.
+// An independent f64 implementation of the ELBO (docs/reference-code.md, 'Loss'), from lambda.
 
 /** Continuous-Bernoulli log-density from lambda, with C(l) = 2 artanh(1-2l)/(1-2l), C(1/2) = 2. */
 function cbLogDensity(x: number, l: number): number {

@@ -1,6 +1,6 @@
 // Algorithm 2 of the paper (Camuto et al.'s margin estimator) as the reference
-// code runs it (reference-spec §6), with lipvae's options on top
-// (docs/attacks.md §4–5):
+// code runs it (docs/reference-code.md, 'Margin estimation'), with lipvae's
+// options on top (docs/attacks.md §6):
 //   - candidates from the top down; at each radius R run T max-damage attacks
 //     (on the sphere ‖δ‖ = R by default, as the code), estimate each
 //     attack's r-robustness probability from S fresh sample pairs, and stop at
@@ -47,7 +47,7 @@ export interface MarginOptions {
   seed: number;
 }
 
-/** The reference code's settings (reference-spec §6), attacks on the sphere. */
+/** The reference code's settings (docs/reference-code.md, 'Margin estimation'), attacks on the sphere. */
 export const DEFAULT_MARGIN: MarginOptions = {
   r: 8, eps: 0.5, maxRadius: 10, step: 0.5, samples: 40, restarts: 5,
   grid: "reference", precheck: true, strict: true, confidence: null, refine: 0,

@@ -1,7 +1,7 @@
 // The frozen model an attack runs against: the VAE with its effective
 // weights computed once (Björck with K = 50 costs seconds at paper size; the
-// reference code also freezes them before attacking, reference-spec §2),
-// plus per-row noise drawn from per-row streams, so that a row's randomness
+// reference code also freezes them before attacking, see docs/reference-code.md,
+// 'Björck orthonormalisation'), plus per-row noise drawn from per-row streams, so that a row's randomness
 // does not depend on which other rows share its batch.
 
 import { type Tensor, full, keep } from "../engine/tensor.js";

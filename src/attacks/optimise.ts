@@ -2,8 +2,9 @@
 // (one row = one image × one random restart), each with its own step scale
 // (its radius). The reference code runs scipy's L-BFGS-B instead, on a
 // stochastic objective for the max-damage attack, where its line searches
-// are unreliable (reference-spec §9 item 8); docs/attacks.md §3 says why we
-// use first-order steps with an exact projection instead.
+// are unreliable (docs/reference-code.md, 'Bugs and fragile spots', item 8);
+// docs/attacks.md §3 says why we use first-order steps with an exact
+// projection instead.
 //
 //   adam:        Adam moments per coordinate, learning rate stepSize·R/√n, so a
 //                step moves δ by about stepSize·R in L2 when every coordinate moves;

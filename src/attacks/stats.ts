@@ -1,6 +1,6 @@
 // One-sided confidence bounds for a binomial proportion: the margin estimator
 // and the property tests judge an estimated r-robustness probability k/S by
-// them instead of by the point estimate alone (docs/attacks.md §5).
+// them instead of by the point estimate alone (docs/attacks.md §6–7).
 //   Clopper–Pearson: exact (inverts the binomial tail; never below the nominal
 //                    coverage), computed by bisection on the binomial CDF;
 //   Wilson:          the score interval (closed form, close to nominal on average).

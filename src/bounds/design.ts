@@ -1,7 +1,7 @@
 // Theorem 3 turned around: which Lipschitz constant M and fixed σ guarantee a
 // global (r, ε)-robustness margin ≥ m before training? The encoder mean is
 // M-Lipschitz (b = M) and the decoder is a = f·M, with f = 1 as in the paper,
-// or f = 1/4 when the decoder ends in a sigmoid (docs/certificates.md §4).
+// or f = 1/4 when the decoder ends in a sigmoid (docs/certificates.md §2.6 and §3).
 import { inglotUStar } from "./chi2.js";
 import { growUntilFalse, lastTrue } from "./roots.js";
 import { tightTheorem3Probability } from "./tight.js";

@@ -1,4 +1,5 @@
-// Lipschitz constants measured on a model's actual weights (issue 5 §3).
+// Lipschitz constants measured on a model's actual weights (docs/architecture.md,
+// 'Certificates').
 //
 // For each net, the certified constant is the product over layers of
 //   scale M^(1/L) x (certified upper bound on ||W_eff||_2)

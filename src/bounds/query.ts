@@ -1,4 +1,4 @@
-// The `lipvae bounds` query contract (issue 5 §4): validate one JSON query
+// The `lipvae bounds` query contract (docs/certificates.md §5): validate one JSON query
 // object, dispatch it to the paper or tight bound, and shape the answer.
 //   query:  {"id", "bound": "theorem1"|"lemma2"|"theorem3", "form": "paper"|"tight",
 //            "a", "b", "c" (not theorem3), "r", "dz", "eps" (lemma2, theorem3),

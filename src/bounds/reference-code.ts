@@ -1,6 +1,6 @@
-// The authors' code's Theorem 3 (reference-spec §7.2): only m2, with
+// The authors' code's Theorem 3 (docs/reference-code.md, 'Bounds'): only m2, with
 // u = (r/a − b‖δ‖)²/(2γ²) for σ = γ·1, found on a 200-point grid. Kept for
-// parity checks against reference-spec §7.4; lipvae's own answers use
+// parity checks against docs/reference-code.md, 'Test vectors'; lipvae's own answers use
 // paper.ts and tight.ts.
 import { inglotUStar, logInglotBound } from "./chi2.js";
 

@@ -1,4 +1,4 @@
-// `lipvae attack`: latent-space (eq. 3) and maximum-damage (eq. 4) attacks on
+// `lipvae attack`: latent-space (the paper's eq. 3) and maximum-damage (eq. 4) attacks on
 // test images, drawn as strips like the paper's Fig E.9 and Fig 1.
 import { mkdirSync } from "node:fs";
 import path from "node:path";

@@ -200,7 +200,8 @@ export function buildConfig(v: Flags): ModelConfig {
   const config: ModelConfig = {
     ...structuredClone(PAPER_DEFAULTS),
     kind,
-    // The standard VAE has no constraint: Scale(1) is the identity (reference-spec §1.5).
+    // The standard VAE has no constraint: Scale(1) is the identity
+    // (docs/reference-code.md, 'Variants').
     lipschitz: kind === "standard" ? { decoder: 1, encoderMean: 1, encoderStd: 1 } : lipschitz,
     latentDim,
     hidden,

@@ -1,6 +1,6 @@
 // What lipvae knows about its datasets: file names, the official files'
 // checksums, where they live by default and where they can be downloaded.
-// `gzSha256` is the hash of the official .gz file (shared/data/README.md);
+// `gzSha256` is the hash of the official .gz file (table in docs/architecture.md, 'Data');
 // `sha256` is the hash of its decompressed IDX content, which we verify, so that a
 // re-compressed or unzipped copy of the official data is accepted too.
 import path from "node:path";
@@ -39,7 +39,7 @@ export const IMAGE_ROWS = 28;
 export const IMAGE_COLS = 28;
 export const IMAGE_SIZE = IMAGE_ROWS * IMAGE_COLS;
 export const NUM_CLASSES = 10;
-/** Reference split (reference-spec §4): train = first 54,000 official training images, validation = the rest. */
+/** Reference split (docs/reference-code.md, 'Data'): train = first 54,000 official training images, validation = the rest. */
 export const TRAIN_SIZE = 54_000;
 export const VALIDATION_SIZE = 6_000;
 

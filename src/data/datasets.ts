@@ -1,5 +1,5 @@
 // loadDataset: MNIST or Fashion-MNIST as the reference code sees them
-// (reference-spec §4): pixels byte/255 in [0,1] with no other transform,
+// (docs/reference-code.md, 'Data'): pixels byte/255 in [0,1] with no other transform,
 // train = the first 54,000 official training images, validation = the last
 // 6,000, test = the official 10,000.
 import { LipvaeError } from "../errors.js";

@@ -1,9 +1,13 @@
-// Kernel dispatch: functions taking tensors, running the WASM kernel for f32
-// tensors and the TypeScript reference for f64 ones, plus the generic host
-// loops (map, map2, mapWith) for cheap elementwise work. ops.ts and the
-// optimisers are written only against these functions, so the same rules run
-// on both paths and the f64 path can check the f32 one. Every function here
-// allocates its output before it takes any typed-array view.
+// Kernel dispatch: tensor-level wrappers for the kernels that ops.ts, tape.ts
+// and optim.ts need (gemm, Björck and GroupSort forward/backward, row bias,
+// column sums, sigmoid, softplus, axpby, adamStep), each running the WASM
+// kernel for f32 tensors and the TypeScript reference for f64 ones, plus the
+// generic host loops (map, map2, mapWith) for cheap elementwise work. Not
+// wrapped: syrk (used inside the Björck kernel), scale (there and in
+// columnSums) and peakMulAdd (benchmark only). The autodiff rules are written
+// only against these functions, so the same rules run on both paths and the
+// f64 path can check the f32 one. Every function here allocates its output
+// before it takes any typed-array view.
 
 import { engine } from "./engine.js";
 import { type Data, empty, type Tensor } from "./tensor.js";

@@ -1,5 +1,6 @@
 // Model configuration: every hyperparameter of a VAE, immutable once built,
-// saved verbatim in model.json. Defaults are the paper's (reference-spec §1, §10).
+// saved verbatim in model.json. Defaults are the paper's (docs/reference-code.md,
+// 'Architecture' and 'Constants at a glance').
 
 import { LipvaeError } from "../errors.js";
 

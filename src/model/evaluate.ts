@@ -1,4 +1,4 @@
-// Test-set evaluation as the reference code's `check_NLL` (reference-spec §3):
+// Test-set evaluation as the reference code's `check_NLL` (docs/reference-code.md, 'Loss'):
 // one z sample per image, LL = sum over pixels of the continuous-Bernoulli
 // log-density (KL excluded), plus the ELBO = LL - KL, and the two figures:
 // reconstructions and decoded prior samples (the paper's Fig 7).

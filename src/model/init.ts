@@ -1,4 +1,4 @@
-// Parameter initialisation as the reference code (reference-spec §1.4):
+// Parameter initialisation as the reference code (docs/reference-code.md, 'Architecture'):
 // torch.nn.init.orthogonal_ with gain 1/sqrt(in) for weights, U(-1/sqrt(in), 1/sqrt(in)) for biases.
 
 import type { Random } from "../engine/random.js";

@@ -1,8 +1,9 @@
 // One of the VAE's three networks: a stack of scaled affine layers.
 //
-// Lipschitz kind (reference-spec §1.2): every layer is s (x W_eff^T + b) with
-// W_eff = Björck(W) and s = M^(1/L); GroupSort between layers only (never
-// after the last). Standard kind: W used as is, s = 1, ReLU between layers.
+// Lipschitz kind (docs/reference-code.md, 'Layer sequence'): every layer is
+// s (x W_eff^T + b) with W_eff = Björck(W) and s = M^(1/L); GroupSort between
+// layers only (never after the last). Standard kind: W used as is, s = 1, ReLU
+// between layers.
 // The output is the last layer's pre-activation; the VAE applies the sigmoid.
 
 import { type Tensor, keep, tensor } from "../engine/tensor.js";

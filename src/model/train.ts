@@ -1,5 +1,5 @@
-// Training as the authors' scripts do it (reference-spec §4), with checkpoints
-// that resume bit for bit:
+// Training as the authors' scripts do it (docs/reference-code.md, 'Training
+// loop'), with checkpoints that resume bit for bit:
 //   phase "train":    Adam(lr), K = trainIters Björck steps, MultiStepLR per epoch,
 //                     stop when |epoch loss - previous| <= tolerance; keep the best
 //                     parameters by validation loss;

@@ -1,6 +1,6 @@
 // The VAE: encoder mean mu(x), encoder std sigma(x) (learned, constrained or
-// fixed) and decoder g(z), three independent MLPs (reference-spec §1.1), with
-// the continuous-Bernoulli ELBO of §3.
+// fixed) and decoder g(z), three independent MLPs (docs/reference-code.md,
+// 'Architecture'), with the continuous-Bernoulli ELBO (same file, 'Loss').
 
 import { type Tensor, full, tensor } from "../engine/tensor.js";
 import * as ops from "../engine/ops.js";
