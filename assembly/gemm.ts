@@ -13,11 +13,12 @@
 // of C (offset the pointers, shrink m), each thread with its own workspace.
 
 import { madd, F32 } from "./simd";
+import { JOB_GEMM, JOB_SYRK, runParallel, worthSplitting } from "./threads";
 
 // @ts-ignore: decorator
-@inline const MR: i32 = 4;
+@inline export const MR: i32 = 4;
 // @ts-ignore: decorator
-@inline const NR: i32 = 8;
+@inline export const NR: i32 = 8;
 // @ts-ignore: decorator
 @inline const KC: i32 = 256;
 // @ts-ignore: decorator
@@ -242,10 +243,10 @@ function scaleC(m: i32, n: i32, beta: f32, c: usize, ldc: i32): void {
  * Shared driver. With lower != 0, micro-tiles lying wholly above the diagonal of
  * C are skipped (SYRK); the caller mirrors the lower triangle afterwards.
  */
-function gemmDriver(
+export function gemmDriver(
   transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32,
-  work: usize, lower: i32,
+  work: usize, lower: i32, rowOff: i32,
 ): void {
   scaleC(m, n, beta, c, ldc);
   if (m <= 0 || n <= 0 || k <= 0 || alpha == 0) return;
@@ -258,9 +259,10 @@ function gemmDriver(
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
-      // In SYRK mode, rows above jc never meet this column block.
+      // In SYRK mode, rows above jc never meet this column block. rowOff is
+      // the global index of local row 0 (a thread's share starts below row 0).
       packB(transB, b, ldb, pc, kc, jc, nc, packedB);
-      const icStart = lower ? (jc / MR) * MR : 0;
+      const icStart = lower ? max(0, ((jc - rowOff) / MR) * MR) : 0;
       for (let ic = icStart; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packA(transA, a, lda, ic, mc, pc, kc, alpha, packedA);
@@ -271,7 +273,7 @@ function gemmDriver(
           for (let ir = 0; ir < mc; ir += MR) {
             const i = ic + ir;
             // SYRK: skip tiles whose last row lies above their first column.
-            if (lower && i + MR - 1 < j) continue;
+            if (lower && i + rowOff + MR - 1 < j) continue;
             const rows = min(MR, mc - ir);
             const ap = packedA + <usize>(ir * kc) * F32;
             const cTile = c + <usize>i * ld + <usize>j * F32;
@@ -303,7 +305,11 @@ export function gemm(
   transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
 ): void {
-  gemmDriver(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, 0);
+  if (worthSplitting(m, n, k)) {
+    runParallel(JOB_GEMM, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
+  } else {
+    gemmDriver(transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work, 0, 0);
+  }
 }
 
 /**
@@ -312,12 +318,16 @@ export function gemm(
  * Only the lower triangle is computed; it is then mirrored, so C is full on return.
  */
 export function syrk(trans: i32, n: i32, k: i32, alpha: f32, a: usize, lda: i32, beta: f32, c: usize, ldc: i32, work: usize): void {
-  gemmDriver(trans, trans ^ 1, n, n, k, alpha, a, lda, a, lda, beta, c, ldc, work, 1);
+  if (worthSplitting(n, n, k)) {
+    runParallel(JOB_SYRK, trans, trans ^ 1, n, n, k, alpha, a, lda, a, lda, beta, c, ldc, work);
+  } else {
+    gemmDriver(trans, trans ^ 1, n, n, k, alpha, a, lda, a, lda, beta, c, ldc, work, 1, 0);
+  }
   mirrorLower(n, c, ldc);
 }
 
 /** Copy the strict lower triangle of the n x n matrix C onto its upper triangle. */
-export function mirrorLower(n: i32, c: usize, ldc: i32): void {
+function mirrorLower(n: i32, c: usize, ldc: i32): void {
   for (let i = 0; i < n; i++) {
     for (let j = i + 1; j < n; j++) {
       store<f32>(c + <usize>(i * ldc + j) * F32, load<f32>(c + <usize>(j * ldc + i) * F32));

@@ -6,6 +6,7 @@ export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats }
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
 export { peakMulAdd } from "./peak";
+export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, workerLoop } from "./threads";
 
 /** First byte of linear memory free for the arena (past static data). */
 export function heapBase(): usize {

@@ -2,6 +2,24 @@
 // into one clear line (never a stack trace) and exit status 2.
 import { commands } from "./registry.js";
 import { UsageError } from "./command.js";
+import { integer } from "./args.js";
+import { setThreads } from "../engine/engine.js";
+
+/** Removes the global --threads N (or --threads=N) from argv and applies it. */
+function takeThreadsFlag(argv: string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < argv.length; i++) {
+    const arg = argv[i];
+    if (arg === "--threads" || arg.startsWith("--threads=")) {
+      const raw = arg === "--threads" ? argv[++i] : arg.slice("--threads=".length);
+      if (raw === undefined) throw new UsageError("--threads needs a value (a whole number ≥ 1)");
+      setThreads(integer("--threads", raw, 1));
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
 
 function overview(): string {
   const width = Math.max(...commands.map((c) => c.name.length));
@@ -10,6 +28,9 @@ function overview(): string {
     "lipvae: certifiably robust variational autoencoders",
     "",
     "usage: lipvae <command> [options]    (lipvae <command> --help for details)",
+    "",
+    "  --threads N   threads for the kernels (default: every core, or LIPVAE_THREADS);",
+    "                results are bit-identical for any N",
     "",
     "commands:",
     ...lines,
@@ -33,7 +54,7 @@ export async function main(argv: string[]): Promise<number> {
     return 0;
   }
   try {
-    return await command.run(rest);
+    return await command.run(takeThreadsFlag(rest));
   } catch (err) {
     if (err instanceof UsageError || (err instanceof Error && err.name === "LipvaeError")) {
       console.error(`lipvae ${name}: ${err.message}`);

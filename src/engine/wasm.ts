@@ -38,6 +38,12 @@ export interface Kernels {
   adamStep(n: number, p: number, g: number, m: number, v: number, b1: number, b2: number,
     stepSize: number, vScale: number, eps: number): void;
   peakMulAdd(iters: number, ptr: number): void;
+  threadsControlBytes(): number;
+  threadsInit(ctrl: number, threads: number, workspaces: number): void;
+  threadsReady(ctrl: number): number;
+  threadsJobs(ctrl: number): number;
+  threadsStop(ctrl: number): void;
+  workerLoop(ctrl: number, tid: number): void;
   heapBase(): number;
   hasRelaxedSimd(): number;
 }
@@ -53,11 +59,14 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, adamStep: 10,
   peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
+  threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, workerLoop: 2,
 };
 
 export interface WasmInstance {
   build: WasmBuild;
   memory: WebAssembly.Memory;
+  /** The compiled module, which worker threads instantiate over the same memory. */
+  module: WebAssembly.Module;
   kernels: Kernels;
 }
 
@@ -88,8 +97,13 @@ export function instantiate(build: WasmBuild, initialPages = 256): WasmInstance 
   }
   const memory = new WebAssembly.Memory({ initial: initialPages, maximum: 65536, shared: true });
   const module = new WebAssembly.Module(binary);
+  return { build, memory, module, kernels: instantiateKernels(module, memory) };
+}
+
+/** The kernels of a compiled module over a given shared memory (also used by worker threads). */
+export function instantiateKernels(module: WebAssembly.Module, memory: WebAssembly.Memory): Kernels {
   const { exports } = loader.instantiateSync<Record<string, unknown>>(module, { env: { memory } });
-  return { build, memory, kernels: exports as unknown as Kernels };
+  return exports as unknown as Kernels;
 }
 
 /** True when relaxed SIMD validates here and agrees numerically with the baseline. */

@@ -1,0 +1,169 @@
+// Splitting one GEMM or SYRK between threads that share the linear memory.
+//
+// The main thread's instance posts a job into a control block in shared
+// memory and wakes the workers (memory.atomic.notify); each worker's instance
+// sleeps in workerLoop (memory.atomic.wait32) and runs its share. Shares are
+// disjoint blocks of C computed with the same tiles and the same order of
+// additions as the one-thread kernel, so results are bit-identical for any
+// thread count. Nothing here allocates: the TypeScript side supplies the
+// control block and one GEMM workspace per worker.
+
+import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
+
+export const JOB_GEMM: i32 = 1;
+export const JOB_SYRK: i32 = 2;
+const JOB_EXIT: i32 = 3;
+
+// Control block: counters on separate 64-byte lines (no false sharing).
+// @ts-ignore: decorator
+@inline const GEN: usize = 0;      // job generation, bumped to post a job
+// @ts-ignore: decorator
+@inline const DONE: usize = 64;    // workers finished with the current job
+// @ts-ignore: decorator
+@inline const READY: usize = 128;  // workers waiting in workerLoop
+// @ts-ignore: decorator
+@inline const CONF: usize = 192;   // [thread count, worker workspaces]
+// @ts-ignore: decorator
+@inline const ARGS: usize = 256;   // the job's kind and GEMM arguments
+
+// Below this many multiply-adds, waking a worker costs more than it saves.
+// @ts-ignore: decorator
+@inline const MIN_SPLIT_MACS: f64 = 1048576.0;
+
+/** Bytes of the control block threadsInit expects. */
+export function threadsControlBytes(): i32 {
+  return 384;
+}
+
+// Set in the main thread's instance only (globals are per instance).
+let control: usize = 0;
+let threadCount: i32 = 1;
+
+/**
+ * Makes this instance the dispatcher for `threads` threads (itself included).
+ * `workspaces` holds threads-1 GEMM workspaces, one per worker. threads = 1
+ * turns splitting off.
+ */
+export function threadsInit(ctrl: usize, threads: i32, workspaces: usize): void {
+  control = ctrl;
+  threadCount = max(1, threads);
+  store<i32>(ctrl + CONF, threadCount);
+  store<u32>(ctrl + CONF + 4, <u32>workspaces);
+}
+
+/** Workers currently waiting for jobs (the dispatcher splits only when all are). */
+export function threadsReady(ctrl: usize): i32 {
+  return atomic.load<i32>(ctrl + READY);
+}
+
+/** Jobs posted so far (tests use it to see that work was split). */
+export function threadsJobs(ctrl: usize): i32 {
+  return atomic.load<i32>(ctrl + GEN);
+}
+
+/** A worker's life: wait for a job, run share `tid`, report, until JOB_EXIT. */
+export function workerLoop(ctrl: usize, tid: i32): void {
+  let seen = atomic.load<i32>(ctrl + GEN);
+  atomic.add<i32>(ctrl + READY, 1);
+  while (true) {
+    atomic.wait<i32>(ctrl + GEN, seen, -1);
+    const gen = atomic.load<i32>(ctrl + GEN);
+    if (gen == seen) continue; // spurious wake-up
+    seen = gen;
+    if (load<i32>(ctrl + ARGS) == JOB_EXIT) break;
+    const work = <usize>load<u32>(ctrl + CONF + 4) + <usize>((tid - 1) * gemmWorkspaceBytes());
+    runShare(ctrl, tid, load<i32>(ctrl + CONF), work);
+    atomic.add<i32>(ctrl + DONE, 1);
+  }
+  atomic.sub<i32>(ctrl + READY, 1);
+  atomic.add<i32>(ctrl + DONE, 1);
+}
+
+/** Asks every worker to leave workerLoop (they then return to JavaScript). */
+export function threadsStop(ctrl: usize): void {
+  store<i32>(ctrl + ARGS, JOB_EXIT);
+  atomic.store<i32>(ctrl + DONE, 0);
+  atomic.add<i32>(ctrl + GEN, 1);
+  atomic.notify(ctrl + GEN);
+}
+
+/** True when this call is big enough to split and every worker is waiting. */
+export function worthSplitting(m: i32, n: i32, k: i32): bool {
+  return threadCount > 1
+    && <f64>m * <f64>n * <f64>k >= MIN_SPLIT_MACS
+    && atomic.load<i32>(control + READY) >= threadCount - 1;
+}
+
+/** Posts the job, runs share 0 here, and returns when every share is done. */
+export function runParallel(
+  kind: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
+  a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
+): void {
+  const ctrl = control;
+  const args = ctrl + ARGS;
+  store<i32>(args, kind);
+  store<i32>(args, transA, 4);
+  store<i32>(args, transB, 8);
+  store<i32>(args, m, 12);
+  store<i32>(args, n, 16);
+  store<i32>(args, k, 20);
+  store<f32>(args, alpha, 24);
+  store<u32>(args, <u32>a, 28);
+  store<i32>(args, lda, 32);
+  store<u32>(args, <u32>b, 36);
+  store<i32>(args, ldb, 40);
+  store<f32>(args, beta, 44);
+  store<u32>(args, <u32>c, 48);
+  store<i32>(args, ldc, 52);
+  atomic.store<i32>(ctrl + DONE, 0);
+  atomic.add<i32>(ctrl + GEN, 1); // sequentially consistent: publishes the arguments
+  atomic.notify(ctrl + GEN, threadCount - 1);
+  runShare(ctrl, 0, threadCount, work);
+  // The shares are balanced, so the others finish about now: spin.
+  while (atomic.load<i32>(ctrl + DONE) < threadCount - 1) {}
+}
+
+/** Share `tid` of `threads` of the posted job. */
+function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
+  const args = ctrl + ARGS;
+  const kind = load<i32>(args);
+  const transA = load<i32>(args, 4), transB = load<i32>(args, 8);
+  const m = load<i32>(args, 12), n = load<i32>(args, 16), k = load<i32>(args, 20);
+  const alpha = load<f32>(args, 24);
+  const a = <usize>load<u32>(args, 28), lda = load<i32>(args, 32);
+  const b = <usize>load<u32>(args, 36), ldb = load<i32>(args, 40);
+  const beta = load<f32>(args, 44);
+  const c = <usize>load<u32>(args, 48), ldc = load<i32>(args, 52);
+  if (kind == JOB_SYRK) {
+    // Lower triangle by row bands of equal area: band t ends at n*sqrt(t/T).
+    const i0 = triangleSplit(n, tid, threads), i1 = triangleSplit(n, tid + 1, threads);
+    if (i1 <= i0) return;
+    const aRow = transA ? <usize>i0 : <usize>i0 * <usize>lda;
+    gemmDriver(transA, transB, i1 - i0, i1, k, alpha, a + aRow * 4, lda, b, ldb, beta,
+      c + <usize>i0 * <usize>ldc * 4, ldc, work, 1, i0);
+  } else if (n >= m) {
+    // Column bands: each share packs all of op(A) and its own columns of op(B).
+    const chunk = roundUp((n + threads - 1) / threads, NR);
+    const j0 = min(n, tid * chunk), j1 = min(n, j0 + chunk);
+    if (j1 <= j0) return;
+    const bCol = transB ? <usize>j0 * <usize>ldb : <usize>j0;
+    gemmDriver(transA, transB, m, j1 - j0, k, alpha, a, lda, b + bCol * 4, ldb, beta,
+      c + <usize>j0 * 4, ldc, work, 0, 0);
+  } else {
+    const chunk = roundUp((m + threads - 1) / threads, MR);
+    const i0 = min(m, tid * chunk), i1 = min(m, i0 + chunk);
+    if (i1 <= i0) return;
+    const aRow = transA ? <usize>i0 : <usize>i0 * <usize>lda;
+    gemmDriver(transA, transB, i1 - i0, n, k, alpha, a + aRow * 4, lda, b, ldb, beta,
+      c + <usize>i0 * <usize>ldc * 4, ldc, work, 0, 0);
+  }
+}
+
+function triangleSplit(n: i32, t: i32, threads: i32): i32 {
+  if (t >= threads) return n;
+  return min(n, (<i32>(<f64>n * Math.sqrt(<f64>t / <f64>threads)) / MR) * MR);
+}
+
+function roundUp(x: i32, to: i32): i32 {
+  return ((x + to - 1) / to) * to;
+}
