@@ -4,7 +4,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import fc from "fast-check";
-import { spectralNorm, certifiedPositiveDefinite } from "../src/bounds/spectral.js";
+import { spectralNorm, certifiedPositiveDefinite, mulUp, nextUp } from "../src/bounds/spectral.js";
 import { measureConstants } from "../src/bounds/measured.js";
 import { orthogonalF64 } from "../src/model/init.js";
 import { Random } from "../src/engine/random.js";
@@ -13,6 +13,7 @@ import { VAE } from "../src/model/vae.js";
 import { tensor, tidy } from "../src/engine/tensor.js";
 import { noGrad } from "../src/engine/tape.js";
 import { SEED, rng, uniform } from "./helpers.js";
+import { expectLipvaeError } from "./io-util.js";
 
 /** U diag(sv) V^T with Haar U, V: an r x c matrix whose singular values are exactly known (up to f64 rounding). */
 function withSingularValues(r: number, c: number, sv: number[], seed: number): Float64Array {
@@ -100,5 +101,50 @@ test("an unconverged Björck model is flagged and certified with its measured no
   const ms = measureConstants(new VAE({ ...tiny, kind: "standard" }, 2), 0);
   assert.ok(ms.warnings.some((w) => /standard \(unconstrained\) model/.test(w)));
 });
+
+test("weights that Björck blows up to non-finite values are refused with a LipvaeError naming the layer", () => {
+  const vae = new VAE(tiny, 2);
+  // Finite raw weights whose Gram overflows f32: the Björck iterate becomes infinite or NaN.
+  vae.decoder.layers[2].weight.data.fill(1e30);
+  expectLipvaeError(() => measureConstants(vae, 2), "decoder.2", "not finite", "retrain with a lower --lr");
+});
+
+test("measured constants cover the f32 scale the kernels multiply by, even where it is above M^(1/L)", () => {
+  // M = 2 over 3 layers: fround(2^(1/3)) is 1.9e-8 above the f64 value.
+  const cfg: ModelConfig = { ...tiny, lipschitz: { decoder: 2, encoderMean: 2, encoderStd: 2 } };
+  const vae = new VAE(cfg, 4);
+  const s = 2 ** (1 / 3);
+  assert.ok(Math.fround(s) > s);
+  const m = measureConstants(vae, 3);
+  for (const net of m.nets) for (const l of net.layers) {
+    assert.is(l.scale, Math.fround(s));
+    assert.ok(l.bound >= Math.fround(s) * l.spectralUpper, `${net.name}: ${l.bound} < fround(s) x ${l.spectralUpper}`);
+  }
+});
+
+test("rounding helpers: nextUp is the next f64, mulUp never below the real product", () => {
+  assert.is(nextUp(1), 1 + 2 ** -52);
+  assert.is(nextUp(0), Number.MIN_VALUE);
+  const rand = rng(5);
+  for (let t = 0; t < 1000; t++) {
+    const a = 1 + 10 * rand(), b = 1 + 10 * rand();
+    const p = mulUp(a, b), hi = a * b;
+    // p - hi is exact (Sterbenz), and a b = hi + twoProductError(a, b) exactly.
+    assert.ok(p - hi >= twoProductError(a, b), `mulUp(${a}, ${b}) = ${p} is below the real product`);
+    assert.is(p, nextUp(hi), "and only one ulp above the rounded one");
+  }
+  assert.is(mulUp(0, 5), 0);
+});
+
+/** The exact rounding error of a * b (Dekker's TwoProduct): a b = fl(a b) + error. */
+function twoProductError(a: number, b: number): number {
+  const split = (x: number) => {
+    const c = 134217729 * x, hi = c - (c - x);
+    return [hi, x - hi];
+  };
+  const [ah, al] = split(a), [bh, bl] = split(b);
+  const p = a * b;
+  return ((ah * bh - p) + ah * bl + al * bh) + al * bl;
+}
 
 test.run();

@@ -14,6 +14,7 @@ import { loadDataset } from "../src/data/datasets.js";
 import { certifyFixedSigma, nominalIsValid } from "../src/bounds/certify.js";
 import { paperLemma2, tightLemma2 } from "../src/bounds/index.js";
 import { measureConstants } from "../src/bounds/measured.js";
+import { relaxedUsable } from "../src/engine/wasm.js";
 
 const data = loadDataset("mnist", { limit: 256 });
 
@@ -76,6 +77,55 @@ test("cached constants are reused only for the same parameters; changed weights 
   const second = loadModel(dir).meta.certified as { b: number; parametersSha256: string };
   assert.is.not(second.parametersSha256, first.parametersSha256);
   assert.is.not(second.b, first.b);
+});
+
+test("cached constants are measured again when the configuration changes (config.lipschitz edited in model.json)", async () => {
+  const dir = await tinyModel({ mode: "learned" });
+  assert.is(cli("--model", dir, "--images", "1").status, 0);
+  const first = loadModel(dir).meta.certified as { b: number };
+  // Same parameter file, ten times the nominal M of the encoder mean: its three layers
+  // are scaled by 20^(1/3) instead of 2^(1/3), so b must grow tenfold.
+  const jsonPath = path.join(dir, "model.json");
+  const json = JSON.parse(readFileSync(jsonPath, "utf8"));
+  json.config.lipschitz.encoderMean = 20;
+  writeFileSync(jsonPath, JSON.stringify(json, null, 2));
+  const run = cli("--model", dir, "--images", "1");
+  assert.is(run.status, 0, run.stderr);
+  assert.match(run.stderr + run.stdout, /measuring spectral norms/);
+  const second = loadModel(dir).meta.certified as { b: number };
+  assert.ok(Math.abs(second.b / first.b - 10) < 1e-5, `b went from ${first.b} to ${second.b}, expected x10`);
+  const out = JSON.parse(readFileSync(path.join(dir, "certificates.json"), "utf8"));
+  assert.is(out.constants.measured.b, second.b);
+});
+
+test("constants measured on one WASM build are measured again on the other (their Björck weights differ)", async () => {
+  if (!relaxedUsable()) return;
+  const dir = await tinyModel({ mode: "learned" });
+  const on = (build: string) => {
+    const run = spawnSync(process.execPath, ["bin/lipvae.js", "certify", "--model", dir, "--images", "1"], { encoding: "utf8", env: { ...process.env, LIPVAE_WASM: build } });
+    assert.is(run.status, 0, run.stderr);
+    return { log: run.stderr + run.stdout, stored: loadModel(dir).meta.certified as { wasmBuild: string } };
+  };
+  assert.is(on("simd").stored.wasmBuild, "simd");
+  const relaxed = on("relaxed");
+  assert.match(relaxed.log, /measuring spectral norms of \d+ layers \(K = \d+, relaxed WASM build\)/);
+  assert.is(relaxed.stored.wasmBuild, "relaxed");
+  assert.not.match(on("relaxed").log, /measuring spectral norms/, "the same build reuses them");
+});
+
+test("non-finite weights (a diverged run) are refused with one line, and model.json is left byte for byte", async () => {
+  const dir = await tinyModel({ mode: "learned" });
+  const { vae, meta } = loadModel(dir);
+  vae.encoderMean.layers[1].weight.data[5] = NaN;
+  saveModel(dir, vae, { seed: meta.seed, bjorckIters: meta.bjorckIters, dataset: meta.dataset, training: meta.training });
+  const jsonPath = path.join(dir, "model.json");
+  const before = readFileSync(jsonPath);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const run = cli("--model", dir, "--images", "1");
+    assert.is(run.status, 2, run.stderr);
+    assert.match(run.stderr, /^lipvae certify: model .* has non-finite weights \(encoder_mean\.1\.weight holds NaN; a diverged run\?\): retrain with a lower --lr\n$/);
+    assert.ok(readFileSync(jsonPath).equals(before), "model.json is unchanged");
+  }
 });
 
 test("nominal certificates are flagged when the saved weights exceed the nominal constants", () => {

@@ -1,28 +1,53 @@
 // Lipschitz constants measured on a model's actual weights (docs/architecture.md,
 // 'Certificates').
 //
-// For each net, the certified constant is the product over layers of
-//   scale M^(1/L) x (certified upper bound on ||W_eff||_2)
-// times the output activation's factor: sigmoid 1/4 (decoder, encoder std),
-// identity 1 (encoder mean); GroupSort, ReLU and the sigma clip are 1-Lipschitz.
-// W_eff is computed exactly as the forward pass computes it (f32 Björck on
-// the WASM kernels), so the bound holds for the network that runs.
+// For each net, the certified constant is the product over layers of a
+// certified bound on the layer's spectral norm, times the output activation's
+// factor: sigmoid 1/4 (decoder, encoder std), identity 1 (encoder mean);
+// GroupSort, ReLU and the sigma clip are 1-Lipschitz.
+//
+// A layer's bound covers two matrices, because a certificate must hold both for
+// the network that runs and for the file `lipvae export` writes:
+// - the forward pass: W_eff is computed exactly as the forward pass computes it
+//   (f32 Björck on the WASM kernels), and the kernel multiplies by the scale
+//   s = M^(1/L) passed as an f32 argument, i.e. by fround(s), which is above
+//   the f64 s for some M (M = 2: by 1.9e-8 relative). The layer is
+//   max(s, fround(s)) ||W_eff||;
+// - the export: fl32(s W_eff), whose rounding can raise the norm above
+//   s ||W_eff||; its norm is bounded directly.
+// Every product is rounded upward, so the f64 constant is never below the real one.
 
+import { createHash } from "node:crypto";
 import { noGrad } from "../engine/tape.js";
+import { engine } from "../engine/engine.js";
 import { tidy } from "../engine/tensor.js";
+import { LipvaeError } from "../errors.js";
+import type { ModelConfig } from "../model/config.js";
+import { foldScale } from "../model/export.js";
 import type { MLP } from "../model/mlp.js";
 import type { VAE } from "../model/vae.js";
-import { spectralNorm } from "./spectral.js";
+import { mulUp, spectralNorm } from "./spectral.js";
 
 /** How far above 1 a Björck-orthonormalised singular value may sit before we call it unconverged. */
 export const CONVERGENCE_TOLERANCE = 1e-6;
 
+/**
+ * Version of the measuring procedure. Stored constants measured by another version
+ * are measured again; raise it whenever a change here can change the numbers.
+ */
+export const MEASURE_VERSION = 2;
+
 export interface LayerMeasurement {
   shape: [number, number];
+  /** The scale the bound uses: the larger of M^(1/L) and its f32 rounding (what the kernels multiply by). */
   scale: number;
   /** Power-iteration estimate and certified bound of ||W_eff||_2. */
   spectralEstimate: number;
   spectralUpper: number;
+  /** Certified bound of the exported folded weight ||fl32(s W_eff)||_2. */
+  exportedUpper: number;
+  /** The layer's certified bound: max(scale x spectralUpper, exportedUpper), rounded upward. */
+  bound: number;
 }
 
 export interface NetMeasurement {
@@ -45,6 +70,12 @@ export interface MeasuredConstants {
   c: number;
   nets: NetMeasurement[];
   bjorckIters: number;
+  /**
+   * The WASM build that computed the Björck weights. The builds round differently
+   * (relaxed SIMD fuses multiply-adds), so the effective weights, and their norms,
+   * differ between them by about 1e-7.
+   */
+  wasmBuild: string;
   /** True when every Björck layer has sigma_max <= 1 + CONVERGENCE_TOLERANCE. */
   converged: boolean;
   /** Human-readable warnings (unconverged layers, unconstrained model). */
@@ -53,17 +84,48 @@ export interface MeasuredConstants {
 
 function measureNet(mlp: MLP, iters: number, beta: number, outputFactor: number): NetMeasurement {
   const weights = tidy(() => noGrad(() => mlp.effectiveWeights(iters, beta).map((w) => Float32Array.from(w.data))));
+  const s = mlp.layerScale;
+  const scale = Math.max(s, Math.fround(s));
   const layers = mlp.layers.map((layer, i): LayerMeasurement => {
     const [r, c] = layer.weight.shape as [number, number];
+    if (!weights[i].every(Number.isFinite)) {
+      throw new LipvaeError(`${mlp.name}.${i}: the effective (Björck) weights are not finite (a diverged run?): retrain with a lower --lr`);
+    }
     const { estimate, upper } = spectralNorm(weights[i], r, c);
-    return { shape: [r, c], scale: mlp.layerScale, spectralEstimate: estimate, spectralUpper: upper };
+    // With s = 1 (the standard kind) the fold is exact and the export is W_eff itself.
+    const exportedUpper = s === 1 ? upper : spectralNorm(foldScale(weights[i], s), r, c).upper;
+    const bound = Math.max(mulUp(scale, upper), exportedUpper);
+    return { shape: [r, c], scale, spectralEstimate: estimate, spectralUpper: upper, exportedUpper, bound };
   });
-  const product = (f: (l: LayerMeasurement) => number) => layers.reduce((acc, l) => acc * l.scale * f(l), outputFactor);
+  const certified = layers.reduce((acc, l) => mulUp(acc, l.bound), outputFactor);
+  if (!Number.isFinite(certified)) {
+    throw new LipvaeError(`${mlp.name}: the measured Lipschitz constant overflows (weights far too large, a diverged run?): retrain with a lower --lr`);
+  }
   return {
-    name: mlp.name, nominal: mlp.lipschitz, outputFactor, layers,
-    certified: product((l) => l.spectralUpper),
-    estimate: product((l) => l.spectralEstimate),
+    name: mlp.name, nominal: mlp.lipschitz, outputFactor, layers, certified,
+    estimate: layers.reduce((acc, l) => acc * l.scale * l.spectralEstimate, outputFactor),
   };
+}
+
+/** JSON with object keys sorted, so that equal values give equal strings whatever the key order. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(",")}]`;
+  if (value !== null && typeof value === "object") {
+    const entries = Object.entries(value as Record<string, unknown>).filter(([, v]) => v !== undefined).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(",")}}`;
+  }
+  return JSON.stringify(value);
+}
+
+/**
+ * What stored constants are valid for: everything the networks' function depends on
+ * (the whole configuration, the parameter file, the Björck iterations, the WASM build
+ * that computes Björck) and the measuring procedure. Any change gives another key, so
+ * the constants are measured again.
+ */
+export function measurementKey(config: ModelConfig, parametersSha256: string, bjorckIters: number, wasmBuild: string): string {
+  const what = canonicalJson({ config, parametersSha256, bjorckIters, wasmBuild, measureVersion: MEASURE_VERSION });
+  return createHash("sha256").update(what).digest("hex");
 }
 
 /** Measures a, b, c on the model's effective weights for `iters` Björck steps (the saved model's). */
@@ -88,5 +150,5 @@ export function measureConstants(vae: VAE, iters: number): MeasuredConstants {
   } else {
     warnings.push("standard (unconstrained) model: only measured constants are meaningful; nominal M certifies nothing");
   }
-  return { a: decoder.certified, b: mean.certified, c: std ? std.certified : 0, nets, bjorckIters: iters, converged, warnings };
+  return { a: decoder.certified, b: mean.certified, c: std ? std.certified : 0, nets, bjorckIters: iters, wasmBuild: engine().build, converged, warnings };
 }

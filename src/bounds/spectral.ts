@@ -11,10 +11,30 @@
 //    the backward-error bound of Cholesky (Demmel 1989; Rump 2006, "Verification
 //    of positive definiteness") implies t I - G is positive definite.
 // t grows geometrically until it certifies, then bisection tightens it.
-// The bound is sqrt(t + gamma_l trace(G)).
+// The bound is sqrt(t + gamma_l trace(G)), with the sum and the square root
+// rounded upward so that the returned f64 number is never below the real one.
 
 const U = 2 ** -53;
 const gamma = (n: number) => (n * U) / (1 - n * U);
+
+const bits = new Float64Array(1);
+const words = new BigUint64Array(bits.buffer);
+
+/** The smallest f64 above x (x finite and >= 0): rounds a round-to-nearest result upward. */
+export function nextUp(x: number): number {
+  if (!(x >= 0) || !Number.isFinite(x)) throw new RangeError(`nextUp needs a finite x >= 0, got ${x}`);
+  if (x === 0) return Number.MIN_VALUE;
+  bits[0] = x;
+  words[0] += 1n;
+  return bits[0];
+}
+
+/** An upper bound on the real product a b (a, b finite and >= 0): the f64 product is off by at most half an ulp. */
+export function mulUp(a: number, b: number): number {
+  if (a === 0 || b === 0) return 0;
+  const p = a * b;
+  return p === Infinity ? p : nextUp(p);
+}
 
 export interface SpectralNorm {
   /** Power-iteration estimate of sigma_max (a lower bound up to rounding). */
@@ -130,5 +150,5 @@ export function spectralNorm(w: ArrayLike<number>, r: number, c: number): Spectr
     if (certifies(mid)) hi = mid;
     else lo = mid;
   }
-  return { estimate: Math.sqrt(theta), upper: Math.sqrt(hi + gramError) };
+  return { estimate: Math.sqrt(theta), upper: nextUp(Math.sqrt(nextUp(hi + gramError))) };
 }

@@ -1,13 +1,15 @@
 // `lipvae certify`: measured constants (stored in model.json, tied to the
-// parameter file's hash) and per-image certified margins for the test set.
+// configuration, the parameter file's hash, the Björck iterations and the WASM
+// build) and per-image certified margins for the test set.
 
 import path from "node:path";
 import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
 import { integer, number } from "./args.js";
 import { Progress } from "./progress.js";
-import { loadModel, updateModelMeta, type ModelMeta } from "../model/store.js";
-import { measureConstants, type MeasuredConstants } from "../bounds/measured.js";
+import { loadModel, nonFiniteParameter, updateModelMeta, type ModelMeta } from "../model/store.js";
+import { MEASURE_VERSION, measureConstants, measurementKey, type MeasuredConstants } from "../bounds/measured.js";
+import { LipvaeError } from "../errors.js";
 import {
   type Constants, type Form, type ConstantsKind, type InputCertificate,
   certifyFixedSigma, certifyInput, nominalIsValid,
@@ -15,6 +17,7 @@ import {
 import { loadDataset } from "../data/datasets.js";
 import type { DatasetName } from "../data/catalog.js";
 import { noGrad } from "../engine/tape.js";
+import { engine } from "../engine/engine.js";
 import { tidy } from "../engine/tensor.js";
 import { sliceRows } from "../model/train.js";
 import { writeJsonAtomic } from "../io/atomic.js";
@@ -66,6 +69,9 @@ export const certifyCommand: Command = {
     const progress = new Progress();
     const { vae, meta, dir } = loadModel(values.model);
     const cfg = vae.config;
+    // A diverged run leaves NaN or infinite parameters; nothing can be certified for them.
+    const bad = nonFiniteParameter(vae);
+    if (bad) throw new LipvaeError(`model ${dir} has non-finite weights (${bad}; a diverged run?): retrain with a lower --lr`);
 
     const measured = measuredConstants(vae, meta, dir, values.remeasure, progress);
     for (const w of measured.warnings) progress.log(`warning: ${w}`);
@@ -96,7 +102,7 @@ export const certifyCommand: Command = {
     writeJsonAtomic(out, {
       model: path.resolve(dir), parametersSha256: meta.parameters.sha256, libraryVersion,
       bound: cfg.sigma.mode === "fixed" ? "theorem3" : "lemma2", r, eps,
-      constants: { measured: k, nominal: cfg.lipschitz, converged: measured.converged, bjorckIters: meta.bjorckIters },
+      constants: { measured: k, nominal: cfg.lipschitz, converged: measured.converged, bjorckIters: meta.bjorckIters, wasmBuild: measured.wasmBuild },
       nominalValidForSavedWeights: valid,
       images: rows.map((row) => ({ index: row.index, label: row.label, sigmaNorm: row.cert.sigma.norm, sigmaMax: row.cert.sigma.max, margins: row.cert.margins })),
     });
@@ -105,15 +111,23 @@ export const certifyCommand: Command = {
   },
 };
 
-/** Constants from model.json when they were measured on these exact parameters, else measured now and stored. */
+/**
+ * Constants from model.json when they were measured for this exact network (see
+ * measurementKey: configuration, parameters, Björck iterations, WASM build, measuring
+ * code), else measured now and stored.
+ */
 function measuredConstants(vae: VAE, meta: ModelMeta, dir: string, remeasure: boolean | undefined, progress: Progress): MeasuredConstants {
-  const stored = meta.certified as (MeasuredConstants & { parametersSha256: string }) | undefined;
-  if (!remeasure && stored && stored.parametersSha256 === meta.parameters.sha256 && stored.bjorckIters === meta.bjorckIters) {
+  const key = measurementKey(meta.config, meta.parameters.sha256, meta.bjorckIters, engine().build);
+  const stored = meta.certified as (MeasuredConstants & { key?: unknown }) | undefined;
+  if (!remeasure && stored && stored.key === key && [stored.a, stored.b, stored.c].every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0)) {
     return stored;
   }
-  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters})...`);
+  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, ${engine().build} WASM build)...`);
   const measured = measureConstants(vae, meta.bjorckIters);
-  meta.certified = { ...measured, parametersSha256: meta.parameters.sha256, measuredWith: libraryVersion, measuredAt: new Date().toISOString() };
+  meta.certified = {
+    ...measured, key, measureVersion: MEASURE_VERSION, parametersSha256: meta.parameters.sha256,
+    measuredWith: libraryVersion, measuredAt: new Date().toISOString(),
+  };
   updateModelMeta(dir, meta);
   return measured;
 }

@@ -73,6 +73,17 @@ export function loadParameters(vae: VAE, bytes: Uint8Array, source: string): voi
   if (extra.length > 0) throw new LipvaeError(`${source}: unexpected parameters ${extra.slice(0, 3).join(", ")}`);
 }
 
+/** "<name> holds NaN" for the first parameter with a NaN or infinite entry, else null. */
+export function nonFiniteParameter(vae: VAE): string | null {
+  for (const [name, t] of vae.namedParameters()) {
+    const data = t.data;
+    for (let i = 0; i < data.length; i++) {
+      if (!Number.isFinite(data[i])) return `${name} holds ${data[i]}`;
+    }
+  }
+  return null;
+}
+
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex");
 }
