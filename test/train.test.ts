@@ -3,7 +3,7 @@
 // uninterrupted run, the Lipschitz property holds, bad files give clear errors.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tensor, tidy } from "../src/engine/tensor.js";
@@ -12,7 +12,8 @@ import { refBjorckForward, refGroupsortForward } from "../src/engine/reference.j
 import { type ModelConfig, PAPER_DEFAULTS } from "../src/model/config.js";
 import { VAE } from "../src/model/vae.js";
 import { cbLogLik } from "../src/model/likelihood.js";
-import { Trainer, defaultSettings } from "../src/model/train.js";
+import { type TrainEvent, type TrainResult, Trainer, defaultSettings } from "../src/model/train.js";
+import { LipvaeError } from "../src/errors.js";
 import { loadModel } from "../src/model/store.js";
 import { loadDataset } from "../src/data/datasets.js";
 import { assertClose, rng, uniform } from "./helpers.js";
@@ -25,7 +26,13 @@ const tiny = (over: Partial<ModelConfig> = {}): ModelConfig => ({
   bjorck: { beta: 0.5, trainIters: 2, finetuneIters: 6 },
   ...over,
 });
-const tmp = () => mkdtempSync(path.join(os.tmpdir(), "lipvae-train-"));
+const scratch: string[] = [];
+process.on("exit", () => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));
+const tmp = () => {
+  const dir = mkdtempSync(path.join(os.tmpdir(), "lipvae-train-"));
+  scratch.push(dir);
+  return dir;
+};
 const data = loadDataset("mnist", { limit: 256 });
 
 // ---------------------------------------------------------------------------
@@ -210,6 +217,115 @@ test("corrupt, truncated or mismatched model files give clear errors", async () 
   writeFileSync(json, meta);
   assert.throws(() => loadModel(path.join(dir, "nope")), /does not exist/);
   assert.not.throws(() => loadModel(dir));
+});
+
+// ---------------------------------------------------------------------------
+// Interruptions: Ctrl-C at any moment of any phase leaves a checkpoint that
+// resumes to exactly the parameters of an uninterrupted run.
+
+/** A fresh run directory that does not exist yet (as for `lipvae train --out new`). */
+const newRunDir = () => path.join(tmp(), "run");
+
+type Moment = (e: TrainEvent) => boolean;
+// 256 images in batches of 64: 4 steps per epoch; 600 validation images: two chunks of 500 + 100.
+const interruptions: [string, Moment][] = [
+  ["at the first step", (e) => e.type === "step" && e.phase === "train" && e.epoch === 0 && e.batch === 1],
+  ["mid-epoch", (e) => e.type === "step" && e.phase === "train" && e.epoch === 0 && e.batch === 2],
+  ["after an epoch's last step, before its validation", (e) => e.type === "step" && e.phase === "train" && e.epoch === 0 && e.batch === 4],
+  ["during validation", (e) => e.type === "validation" && e.phase === "train" && e.epoch === 0 && e.done === 500],
+  ["in the fine-tune", (e) => e.type === "step" && e.phase === "finetune" && e.batch === 3],
+];
+
+async function trainInterruptible(outDir: string, stopWhen: Moment | null, resume = false, seen: TrainEvent[] = []) {
+  const config = tiny();
+  const settings = { ...defaultSettings(config), lr: 3e-3, batchSize: 64, epochs: 2, finetuneEpochs: 1, validationLimit: 600 };
+  const control = { stop: false };
+  const trainer = new Trainer({
+    config, seed: 5, dataset: data, outDir, settings, resume, control,
+    onEvent: (e) => {
+      seen.push(e);
+      if (stopWhen?.(e)) control.stop = true;
+    },
+  });
+  return trainer.run();
+}
+
+let uninterrupted: Promise<TrainResult> | null = null;
+for (const [moment, stopWhen] of interruptions) {
+  test(`Ctrl-C ${moment}: a checkpoint is written and resuming gives the uninterrupted run bit for bit`, async () => {
+    uninterrupted ??= trainInterruptible(newRunDir(), null);
+    const straight = await uninterrupted;
+    const dir = newRunDir();
+    const seen: TrainEvent[] = [];
+    const first = await trainInterruptible(dir, stopWhen, false, seen);
+    assert.is(first.status, "interrupted");
+    const note = seen.find((e) => e.type === "interrupted");
+    assert.ok(note && existsSync(note.checkpoint), "the interrupted event names a checkpoint that exists");
+    const resumed = await trainInterruptible(dir, null, true);
+    assert.is(resumed.status, "finished");
+    assert.equal(resumed.vae.parameters().map((p) => Array.from(p.data)), straight.vae.parameters().map((p) => Array.from(p.data)));
+    assert.equal(resumed.history.map((h) => [h.phase, h.epoch, h.trainLoss, h.valLoss]), straight.history.map((h) => [h.phase, h.epoch, h.trainLoss, h.valLoss]));
+    assert.equal(loadModel(dir).meta.training.history.map((h) => h.valLoss), straight.history.map((h) => h.valLoss));
+  });
+}
+
+test("the run directory exists before the first step", async () => {
+  const dir = newRunDir();
+  let existedAtFirstStep = false;
+  await trainInterruptible(dir, (e) => {
+    if (e.type === "step") existedAtFirstStep = existsSync(dir);
+    return e.type === "step";
+  });
+  assert.ok(existedAtFirstStep);
+});
+
+// ---------------------------------------------------------------------------
+// Divergence: a NaN/Inf validation loss is never "best" and never saved.
+
+test("a run that diverges in its last step stops with a clear error and saves no model", async () => {
+  const dir = newRunDir();
+  const config = tiny();
+  // One step of 256 images: its loss is finite, the update it makes is not.
+  const settings = { ...defaultSettings(config), lr: 1e10, batchSize: 256, epochs: 1, finetune: false, validationLimit: 128 };
+  const trainer = new Trainer({ config, seed: 5, dataset: data, outDir: dir, settings });
+  const err = await trainer.run().then(() => null, (e: unknown) => e);
+  assert.instance(err, LipvaeError);
+  assert.match((err as Error).message, /diverged/);
+  assert.match((err as Error).message, /lower --lr/);
+  assert.match((err as Error).message, /no model was saved/);
+  assert.not.ok(existsSync(path.join(dir, "model.json")), "no model.json");
+});
+
+test("a divergence after a good epoch keeps the good model in the directory", async () => {
+  const dir = newRunDir();
+  const config = tiny();
+  const settings = { ...defaultSettings(config), lr: 3e-3, batchSize: 64, epochs: 3, finetune: false, validationLimit: 128 };
+  let trainer: Trainer | null = null;
+  trainer = new Trainer({
+    config, seed: 5, dataset: data, outDir: dir, settings,
+    // After epoch 2's last step (past the per-step loss check), poison a weight as a
+    // too-large step would: only the validation loss can notice.
+    onEvent: (e) => {
+      if (e.type === "step" && e.epoch === 1 && e.batch === 4) trainer!.vae.parameters()[0].data[0] = NaN;
+    },
+  });
+  const err = await trainer.run().then(() => null, (e: unknown) => e);
+  assert.instance(err, LipvaeError);
+  assert.match((err as Error).message, /validation loss .*NaN/);
+  assert.match((err as Error).message, /remains in/);
+  const { vae, meta } = loadModel(dir);
+  assert.is(meta.training.history.length, 1);
+  assert.ok(Number.isFinite(meta.training.bestValLoss));
+  assert.ok(vae.parameters().every((p) => p.data.every(Number.isFinite)), "saved parameters are finite");
+});
+
+test("resume refuses settings that differ from the checkpoint's", async () => {
+  const dir = newRunDir();
+  await trainInterruptible(dir, (e) => e.type === "step" && e.batch === 2);
+  const config = tiny();
+  const settings = { ...defaultSettings(config), lr: 3e-3, batchSize: 32, epochs: 2, finetuneEpochs: 1, validationLimit: 600 };
+  assert.throws(() => new Trainer({ config, seed: 5, dataset: data, outDir: dir, settings, resume: true }),
+    (err: Error) => err instanceof LipvaeError && /batchSize 64/.test(err.message) && /32/.test(err.message));
 });
 
 test.run();

@@ -8,10 +8,14 @@ import { Progress } from "./progress.js";
 import { loadDataset } from "../data/datasets.js";
 import { datasetNames, type DatasetName } from "../data/catalog.js";
 import { type ModelConfig, type SigmaConfig, PAPER_DEFAULTS, clipNormForRadius, validateConfig } from "../model/config.js";
-import { CHECKPOINT_FILE, type TrainEvent, Trainer, defaultSettings } from "../model/train.js";
+import { type TrainEvent, type TrainSettings, Trainer, defaultSettings } from "../model/train.js";
+import { CHECKPOINT_FILE, readCheckpoint } from "../model/checkpoint.js";
+import { MODEL_JSON } from "../model/store.js";
 import { existsSync } from "node:fs";
 import { engine } from "../engine/engine.js";
 import { number, integer, optionalInteger } from "./args.js";
+import { type ResumedRun, checkResumeFlags } from "./train-resume.js";
+import { clearRunFiles } from "./run-files.js";
 
 const usage = `lipvae train [options]
 
@@ -51,101 +55,122 @@ training
   --max-epochs N              cap per phase when training to convergence (default 500)
   --finetune-epochs N         fine-tune exactly N epochs
   --no-finetune               skip the fine-tune phase
-  --resume                    continue the run in --out from its checkpoint
-  --overwrite                 replace an existing run in --out
+  --resume                    continue the run in --out from its checkpoint, with the
+                              checkpoint's model and settings; other flags may be
+                              repeated but must not differ (only --out and --data-dir may)
+  --overwrite                 start afresh in --out: removes the previous run and every
+                              file lipvae derived from it (export, certificates, eval/,
+                              attack/, margin/); other files are left and listed
 
-Ctrl-C stops after the current step and leaves a checkpoint; --resume continues
-exactly where it stopped. A second Ctrl-C quits at once (saved files stay intact).`;
+Ctrl-C stops after the current step (or during a validation, which the resumed
+run repeats), leaves a checkpoint and prints the command that continues exactly
+where it stopped. A second Ctrl-C quits at once (saved files stay intact).
+A run whose loss becomes NaN or infinite stops with an error (exit status 2);
+the best model before it stays in --out.`;
+
+/** Every flag of \`lipvae train\` (exported so that a test can check each has a --resume rule). */
+export const TRAIN_OPTIONS = {
+  kind: { type: "string", default: "lipschitz" },
+  lipschitz: { type: "string", default: "10" },
+  "lipschitz-decoder": { type: "string" },
+  "lipschitz-mean": { type: "string" },
+  "lipschitz-std": { type: "string" },
+  "latent-dim": { type: "string", default: "10" },
+  hidden: { type: "string", default: "512,512" },
+  sigma: { type: "string", default: "learned" },
+  gamma: { type: "string" },
+  "desired-radius": { type: "string" },
+  "clip-norm": { type: "string" },
+  beta: { type: "string", default: "1" },
+  k: { type: "string", default: "3" },
+  "k-finetune": { type: "string", default: "50" },
+  dataset: { type: "string", default: "mnist" },
+  "data-dir": { type: "string" },
+  "train-limit": { type: "string" },
+  "validation-limit": { type: "string" },
+  out: { type: "string" },
+  seed: { type: "string", default: "0" },
+  lr: { type: "string" },
+  "finetune-lr": { type: "string" },
+  "batch-size": { type: "string", default: "128" },
+  tolerance: { type: "string", default: "1" },
+  epochs: { type: "string" },
+  "max-epochs": { type: "string", default: "500" },
+  "finetune-epochs": { type: "string" },
+  "no-finetune": { type: "boolean", default: false },
+  resume: { type: "boolean", default: false },
+  overwrite: { type: "boolean", default: false },
+} as const;
+
+/** The flag values (defaults filled in) and the names of the flags the user typed. */
+export function parseTrainFlags(argv: string[]) {
+  const { values, tokens } = parseArgs({ args: argv, options: TRAIN_OPTIONS, strict: true, allowPositionals: false, tokens: true });
+  // Only typed flags, not defaults, are compared with a checkpoint on --resume.
+  const given: ReadonlySet<string> = new Set(tokens.flatMap((t) => (t.kind === "option" ? [t.name] : [])));
+  return { values, given };
+}
 
 export const trainCommand: Command = {
   name: "train",
   usage,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        kind: { type: "string", default: "lipschitz" },
-        lipschitz: { type: "string", default: "10" },
-        "lipschitz-decoder": { type: "string" },
-        "lipschitz-mean": { type: "string" },
-        "lipschitz-std": { type: "string" },
-        "latent-dim": { type: "string", default: "10" },
-        hidden: { type: "string", default: "512,512" },
-        sigma: { type: "string", default: "learned" },
-        gamma: { type: "string" },
-        "desired-radius": { type: "string" },
-        "clip-norm": { type: "string" },
-        beta: { type: "string", default: "1" },
-        k: { type: "string", default: "3" },
-        "k-finetune": { type: "string", default: "50" },
-        dataset: { type: "string", default: "mnist" },
-        "data-dir": { type: "string" },
-        "train-limit": { type: "string" },
-        "validation-limit": { type: "string" },
-        out: { type: "string" },
-        seed: { type: "string", default: "0" },
-        lr: { type: "string" },
-        "finetune-lr": { type: "string" },
-        "batch-size": { type: "string", default: "128" },
-        tolerance: { type: "string", default: "1" },
-        epochs: { type: "string" },
-        "max-epochs": { type: "string", default: "500" },
-        "finetune-epochs": { type: "string" },
-        "no-finetune": { type: "boolean", default: false },
-        resume: { type: "boolean", default: false },
-        overwrite: { type: "boolean", default: false },
-      },
-      strict: true,
-      allowPositionals: false,
-    });
-    const config = buildConfig(values);
-    const settings = defaultSettings(config);
-    if (values.lr !== undefined) settings.lr = number("--lr", values.lr, { positive: true });
-    if (values["finetune-lr"] !== undefined) settings.finetuneLr = number("--finetune-lr", values["finetune-lr"], { positive: true });
-    settings.batchSize = integer("--batch-size", values["batch-size"]!, 1);
-    settings.tolerance = number("--tolerance", values.tolerance!, { min: 0 });
-    settings.epochs = optionalInteger("--epochs", values.epochs, 1);
-    settings.maxEpochs = integer("--max-epochs", values["max-epochs"]!, 1);
-    settings.finetuneEpochs = optionalInteger("--finetune-epochs", values["finetune-epochs"], 1);
-    settings.finetuneMaxEpochs = settings.maxEpochs;
-    settings.validationLimit = optionalInteger("--validation-limit", values["validation-limit"], 1);
-    if (values["no-finetune"]) settings.finetune = false;
-    const seed = integer("--seed", values.seed!, 0);
-
-    const datasetName = values.dataset as DatasetName;
+    const { values, given } = parseTrainFlags(argv);
+    if (values.resume && values.overwrite) {
+      throw new UsageError("--resume continues the run in --out and --overwrite replaces it: give one of them");
+    }
+    let config = buildConfig(values);
+    let settings = buildSettings(values, config);
+    let seed = integer("--seed", values.seed!, 0);
+    let datasetName = values.dataset as DatasetName;
     if (!datasetNames.includes(datasetName)) throw new UsageError(`--dataset must be one of ${datasetNames.join(", ")} (got '${values.dataset}')`);
-    const limit = optionalInteger("--train-limit", values["train-limit"], 1) ?? undefined;
+    let limit = optionalInteger("--train-limit", values["train-limit"], 1) ?? undefined;
     const outDir = values.out ?? path.join("runs", defaultRunName(config, datasetName));
 
-    const existing = ["model.json", CHECKPOINT_FILE].filter((f) => existsSync(path.join(outDir, f)));
+    const existing = [MODEL_JSON, CHECKPOINT_FILE].filter((f) => existsSync(path.join(outDir, f)));
     if (existing.length > 0 && !values.resume && !values.overwrite) {
       throw new UsageError(`${outDir} already holds a training run (${existing.join(", ")}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`);
     }
+    if (values.resume) {
+      // The run continues with what its checkpoint fixed, whatever the defaults are now.
+      const run = resumedRun(outDir);
+      checkResumeFlags(values, given, run);
+      ({ config, settings, seed } = run);
+      if (run.dataset !== null) datasetName = run.dataset as DatasetName;
+      limit = run.trainLimit ?? undefined;
+    }
     const progress = new Progress();
-    progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
-    const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
-    progress.log(`kernels: ${engine().build} WASM build; model directory: ${outDir}`);
 
+    // Installed before the data loads, so that an early Ctrl-C also ends in a checkpoint.
     const control = { stop: false };
     let interrupts = 0;
     const onSigint = () => {
       interrupts += 1;
       if (interrupts === 1) {
         control.stop = true;
-        progress.log("\nstopping after this step (Ctrl-C again to quit at once)...");
+        progress.log("\nstopping after this step and writing a checkpoint (Ctrl-C again to quit at once)...");
       } else {
         progress.finish();
         process.exit(130);
       }
     };
     process.on("SIGINT", onSigint);
-    const onEvent = (e: TrainEvent) => reportEvent(progress, e);
     try {
+      progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
+      const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
+      progress.log(`kernels: ${engine().build} WASM build; model directory: ${outDir}${values.resume ? " (resuming from its checkpoint)" : ""}`);
+      // Only now that the data has loaded: a failed start must not cost the old run.
+      if (values.overwrite) {
+        const { removed, kept } = clearRunFiles(outDir);
+        if (removed.length > 0) progress.log(`--overwrite: removed the previous run's files from ${outDir}: ${removed.join(", ")}`);
+        if (kept.length > 0) progress.log(`--overwrite: left ${kept.join(", ")} in ${outDir} (not written by lipvae)`);
+      }
+      const onEvent = (e: TrainEvent) => reportEvent(progress, e);
       const trainer = new Trainer({ config, seed, dataset, outDir, settings, resume: values.resume, onEvent, control });
       const result = await trainer.run();
       progress.finish();
       if (result.status === "interrupted") {
-        console.log(`\nInterrupted. Continue with:\n  lipvae train ${argv.filter((a) => a !== "--resume" && a !== "--overwrite").join(" ")}${values.out ? "" : ` --out ${outDir}`} --resume`);
+        const dataDir = values["data-dir"] !== undefined ? ` --data-dir ${shellWord(values["data-dir"])}` : "";
+        console.log(`\nInterrupted. Continue with:\n  lipvae train --out ${shellWord(outDir)}${dataDir} --resume`);
         return 130;
       }
       console.log(`\nDone: ${result.stoppedBecause}; best validation loss ${result.bestValLoss?.toFixed(2)} nats.`);
@@ -154,10 +179,38 @@ export const trainCommand: Command = {
       console.log(`  lipvae certify --model ${outDir}     certified robustness margins`);
       return 0;
     } finally {
+      progress.finish();
       process.off("SIGINT", onSigint);
     }
   },
 };
+
+export function buildSettings(values: Flags, config: ModelConfig): TrainSettings {
+  const settings = defaultSettings(config);
+  const str = (k: string) => values[k] as string | undefined;
+  if (str("lr") !== undefined) settings.lr = number("--lr", str("lr")!, { positive: true });
+  if (str("finetune-lr") !== undefined) settings.finetuneLr = number("--finetune-lr", str("finetune-lr")!, { positive: true });
+  settings.batchSize = integer("--batch-size", str("batch-size")!, 1);
+  settings.tolerance = number("--tolerance", str("tolerance")!, { min: 0 });
+  settings.epochs = optionalInteger("--epochs", str("epochs"), 1);
+  settings.maxEpochs = integer("--max-epochs", str("max-epochs")!, 1);
+  settings.finetuneEpochs = optionalInteger("--finetune-epochs", str("finetune-epochs"), 1);
+  settings.finetuneMaxEpochs = settings.maxEpochs;
+  settings.validationLimit = optionalInteger("--validation-limit", str("validation-limit"), 1);
+  if (values["no-finetune"]) settings.finetune = false;
+  return settings;
+}
+
+/** word as the shell should see it (single-quoted when it holds anything special). */
+function shellWord(word: string): string {
+  return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
+}
+
+/** What the checkpoint in outDir fixes about its run. */
+function resumedRun(outDir: string): ResumedRun {
+  const { state, config } = readCheckpoint(outDir);
+  return { config, settings: state.settings, seed: state.seed, dataset: state.datasetName ?? null, trainLimit: state.trainLimit };
+}
 
 function reportEvent(progress: Progress, e: TrainEvent): void {
   switch (e.type) {
@@ -177,6 +230,10 @@ function reportEvent(progress: Progress, e: TrainEvent): void {
         `${e.best ? " (best, saved)" : ""}, lr ${r.lr.toExponential(0)}, ${r.seconds.toFixed(0)} s`);
       break;
     }
+    case "validation":
+      // The epoch line follows the last chunk at once: no need to report it too.
+      if (e.done < e.total) progress.update({ label: `${e.phase} epoch ${e.epoch + 1} validation`, done: e.done, total: e.total });
+      break;
     case "interrupted":
       progress.log(`checkpoint written to ${e.checkpoint}`);
       break;

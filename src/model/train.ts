@@ -8,19 +8,20 @@
 // The model directory always holds the best model so far (atomic writes); the
 // checkpoint file holds everything needed to continue after Ctrl-C or a crash.
 
-import { existsSync, readFileSync } from "node:fs";
-import path from "node:path";
-import { Adam, type AdamState, MultiStepLR } from "../engine/optim.js";
+import { existsSync, mkdirSync } from "node:fs";
+import { Adam, MultiStepLR } from "../engine/optim.js";
 import { Random, stream } from "../engine/random.js";
 import { type Tensor, empty, tidy } from "../engine/tensor.js";
 import { grad, noGrad } from "../engine/tape.js";
 import type { Dataset, Split } from "../data/datasets.js";
 import { LipvaeError } from "../errors.js";
-import { decodeSafetensors, encodeSafetensors, type TensorInput } from "../io/safetensors.js";
-import { writeFileAtomic } from "../io/atomic.js";
+import type { TensorInput } from "../io/safetensors.js";
+import { type Phase, type TrainState, CHECKPOINT_FILE, checkpointPath, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
 import { type EpochRecord, saveModel } from "./store.js";
-import { VAE, normalNoise } from "./vae.js";
+import { type EffectiveWeights, VAE, normalNoise } from "./vae.js";
+
+export { CHECKPOINT_FILE };
 
 export interface TrainSettings {
   lr: number;
@@ -62,10 +63,10 @@ export function defaultSettings(config: ModelConfig): TrainSettings {
 export type TrainEvent =
   | { type: "phase"; phase: Phase; iters: number; epochsHint: number | null; batches: number }
   | { type: "step"; phase: Phase; epoch: number; batch: number; batches: number; loss: number }
+  /** After each validation chunk: done of total validation images evaluated. */
+  | { type: "validation"; phase: Phase; epoch: number; done: number; total: number }
   | { type: "epoch"; record: EpochRecord; best: boolean; converged: boolean }
   | { type: "interrupted"; checkpoint: string };
-
-type Phase = "train" | "finetune";
 
 export interface TrainRequest {
   config: ModelConfig;
@@ -76,7 +77,10 @@ export interface TrainRequest {
   /** Continue from outDir's checkpoint. */
   resume?: boolean;
   onEvent?: (e: TrainEvent) => void;
-  /** Set .stop = true to stop after the current step with a checkpoint. */
+  /**
+   * Set .stop = true to stop with a checkpoint: before the next step, or in the
+   * middle of a validation (which the resumed run then does again from its start).
+   */
   control?: { stop: boolean };
 }
 
@@ -88,30 +92,6 @@ export interface TrainResult {
   stoppedBecause: string;
 }
 
-/** Everything besides tensors that a checkpoint must restore. */
-interface TrainState {
-  phase: Phase;
-  epoch: number;
-  batchPos: number;
-  epochLossSum: number;
-  epochBatches: number;
-  epochSeconds: number;
-  prevEpochLoss: number | null;
-  bestValLoss: number | null;
-  schedEpoch: number;
-  adam: Omit<AdamState, "m" | "v">;
-  rng: { shuffle: (number | null)[]; noise: (number | null)[]; validation: (number | null)[] };
-  history: EpochRecord[];
-  stoppedBecause: string;
-  /** True once every phase has finished: a finished run cannot be resumed. */
-  done: boolean;
-  settings: TrainSettings;
-  seed: number;
-  datasetFingerprint: string;
-  trainLimit: number | null;
-}
-
-export const CHECKPOINT_FILE = "checkpoint.safetensors";
 
 export class Trainer {
   readonly vae: VAE;
@@ -138,17 +118,18 @@ export class Trainer {
       phase: "train", epoch: 0, batchPos: 0, epochLossSum: 0, epochBatches: 0, epochSeconds: 0,
       prevEpochLoss: null, bestValLoss: null, schedEpoch: 0, adam: { step: 0, lr: settings.lr },
       rng: { shuffle: [], noise: [], validation: [] }, history: [], stoppedBecause: "", done: false,
-      settings, seed, datasetFingerprint: dataset.fingerprint, trainLimit: dataset.trainLimit ?? null,
+      settings, seed, datasetName: dataset.name, datasetFingerprint: dataset.fingerprint, trainLimit: dataset.trainLimit ?? null,
     };
-    const ckpt = path.join(req.outDir, CHECKPOINT_FILE);
     if (req.resume) {
-      if (!existsSync(ckpt)) throw new LipvaeError(`--resume: no checkpoint at ${ckpt}; start without --resume`);
       this.vae = new VAE(config, seed, { initialise: false });
-      this.restore(ckpt);
+      this.restore();
     } else {
       this.vae = new VAE(config, seed);
       this.startPhase("train");
     }
+    // Up front, so that a checkpoint can be written at any moment, even before
+    // the first model save.
+    mkdirSync(req.outDir, { recursive: true });
   }
 
   private itersFor(phase: Phase): number {
@@ -197,37 +178,43 @@ export class Trainer {
     }
   }
 
-  /** Runs epochs of the current phase; false when interrupted. */
+  /**
+   * Runs epochs of the current phase; false when interrupted. control.stop is
+   * checked before anything that changes the state (a step, or drawing an
+   * epoch's permutation), so that the checkpoint written on return continues
+   * exactly where this run stopped.
+   */
   private async runPhase(iters: number, batches: number, control: { stop: boolean }): Promise<boolean> {
     const s = this.req.settings;
     const st = this.state;
     const fixedEpochs = st.phase === "train" ? s.epochs : s.finetuneEpochs;
     const maxEpochs = fixedEpochs ?? (st.phase === "train" ? s.maxEpochs : s.finetuneMaxEpochs);
     while (st.epoch < maxEpochs) {
-      if (st.batchPos === 0) {
-        this.permutation = this.rngShuffle.permutation(this.train.count);
-        st.epochLossSum = 0;
-        st.epochBatches = 0;
-        st.epochSeconds = 0;
-      }
       while (st.batchPos < batches) {
+        await yieldToEvents();
+        if (control.stop) return false;
+        if (st.batchPos === 0) {
+          this.permutation = this.rngShuffle.permutation(this.train.count);
+          st.epochLossSum = 0;
+          st.epochBatches = 0;
+          st.epochSeconds = 0;
+        }
         const t0 = performance.now();
         const loss = this.step(st.batchPos, iters);
         st.epochSeconds += (performance.now() - t0) / 1000;
-        if (!Number.isFinite(loss)) {
-          throw new LipvaeError(`training diverged: the loss became ${loss} at ${st.phase} epoch ${st.epoch + 1}, batch ${st.batchPos + 1}; lower --lr`);
-        }
+        if (!Number.isFinite(loss)) throw this.diverged(`the training loss became ${loss} in ${st.phase} epoch ${st.epoch + 1}, batch ${st.batchPos + 1}`);
         st.epochLossSum += loss;
         st.epochBatches += 1;
         st.batchPos += 1;
         this.req.onEvent?.({ type: "step", phase: st.phase, epoch: st.epoch, batch: st.batchPos, batches, loss });
-        // Yield so that Ctrl-C (SIGINT) can be observed between steps.
-        await new Promise((r) => setImmediate(r));
-        if (control.stop && st.batchPos < batches) return false;
       }
       const trainLoss = st.epochLossSum / st.epochBatches;
       const t0 = performance.now();
-      const valLoss = this.validationLoss(iters);
+      const valLoss = await this.validate(iters, control);
+      if (valLoss === null) return false;
+      // A diverged step can leave a finite loss and broken parameters: the
+      // validation loss is where that shows, and such a model is never "best".
+      if (!Number.isFinite(valLoss)) throw this.diverged(`the validation loss is ${valLoss} after ${st.phase} epoch ${st.epoch + 1}`);
       const record: EpochRecord = {
         phase: st.phase, epoch: st.epoch + 1, trainLoss, valLoss, lr: this.adam.lr,
         seconds: st.epochSeconds + (performance.now() - t0) / 1000,
@@ -251,12 +238,24 @@ export class Trainer {
         return true;
       }
       this.saveCheckpoint();
-      if (control.stop && st.epoch < maxEpochs) return false;
     }
     st.stoppedBecause = fixedEpochs !== null
       ? `${st.phase}: ran the requested ${fixedEpochs} epochs`
       : `${st.phase}: reached --max-epochs ${maxEpochs} before converging`;
     return true;
+  }
+
+  /** The error that ends a diverged run; the model directory keeps the last good model, if any. */
+  private diverged(what: string): LipvaeError {
+    const st = this.state;
+    const flag = st.phase === "train" ? "--lr" : "--finetune-lr";
+    const lr = st.phase === "train" ? this.req.settings.lr : this.req.settings.finetuneLr;
+    // Every finished epoch saved a model (the first of each phase is always the best so far).
+    const last = st.history.at(-1);
+    const kept = last ? `the best model before it (${last.phase} phase) remains in ${this.req.outDir}` : "no model was saved";
+    // A new run in a directory with a checkpoint needs --overwrite; say so now rather than after the next attempt.
+    const again = existsSync(checkpointPath(this.req.outDir)) ? "start again with --overwrite" : "start again";
+    return new LipvaeError(`training diverged: ${what}; lower ${flag} (it is ${lr.toExponential()}) and ${again}; ${kept}`);
   }
 
   /** One optimisation step on batch b of the current permutation; returns the loss. */
@@ -277,22 +276,47 @@ export class Trainer {
     });
   }
 
-  /** Mean negative ELBO over the validation set (one sample each, as the reference). */
-  validationLoss(iters: number): number {
-    return noGrad(() => tidy(() => {
-      const w = this.vae.effectiveWeights(iters);
-      const n = this.validation.count, bs = 500;
+  /**
+   * The epoch's validation loss, in chunks with control.stop checked between
+   * them; null when stopped. Stopping rewinds the validation noise stream, so
+   * that the resumed run repeats this validation exactly.
+   */
+  private async validate(iters: number, control: { stop: boolean }): Promise<number | null> {
+    const st = this.state;
+    const rngStart = this.rngVal.getState();
+    const w = noGrad(() => tidy(() => this.vae.effectiveWeights(iters)));
+    try {
+      const n = this.validation.count;
       let total = 0;
-      for (let start = 0; start < n; start += bs) {
-        const size = Math.min(bs, n - start);
-        total += tidy(() => {
-          const x = sliceRows(this.validation.images, start, size);
-          const noise = normalNoise(size, this.vae.config.latentDim, this.rngVal);
-          return this.vae.elbo(x, noise, w).loss.item() * size;
-        });
+      const stopped = () => {
+        if (control.stop) this.rngVal.setState(rngStart);
+        return control.stop;
+      };
+      for (let start = 0; start < n; start += VALIDATION_CHUNK) {
+        await yieldToEvents();
+        if (stopped()) return null;
+        total += this.validationChunk(w, start, Math.min(VALIDATION_CHUNK, n - start));
+        this.req.onEvent?.({ type: "validation", phase: st.phase, epoch: st.epoch, done: Math.min(start + VALIDATION_CHUNK, n), total: n });
       }
-      return total / n;
+      return stopped() ? null : total / n;
+    } finally {
+      this.releaseWeights(w);
+    }
+  }
+
+  /** Sum of the negative ELBO over validation images [start, start + size), one noise sample each as the reference code. */
+  private validationChunk(w: EffectiveWeights, start: number, size: number): number {
+    return noGrad(() => tidy(() => {
+      const x = sliceRows(this.validation.images, start, size);
+      const noise = normalNoise(size, this.vae.config.latentDim, this.rngVal);
+      return this.vae.elbo(x, noise, w).loss.item() * size;
     }));
+  }
+
+  /** Frees Björck outputs made for a validation; the standard kind's are the parameters themselves. */
+  private releaseWeights(w: EffectiveWeights): void {
+    const params = new Set(this.vae.parameters());
+    for (const t of [...w.encoderMean, ...(w.encoderStd ?? []), ...w.decoder]) if (!params.has(t)) t.dispose();
   }
 
   private restoreBest(): void {
@@ -343,28 +367,25 @@ export class Trainer {
     if (this.permutation && st.batchPos > 0) {
       tensors["permutation"] = { shape: [this.permutation.length], data: Int32Array.from(this.permutation) };
     }
-    const file = path.join(this.req.outDir, CHECKPOINT_FILE);
-    writeFileAtomic(file, encodeSafetensors(tensors, { state: JSON.stringify(st), config: JSON.stringify(this.vae.config) }));
+    const file = checkpointPath(this.req.outDir);
+    writeCheckpoint(file, st, this.vae.config, tensors);
     return file;
   }
 
-  private restore(file: string): void {
-    const { tensors, metadata } = decodeSafetensors(readFileSync(file), file);
-    let st: TrainState;
-    try {
-      st = JSON.parse(metadata.state);
-    } catch {
-      throw new LipvaeError(`${file}: the checkpoint has no readable training state; start without --resume`);
-    }
-    if (JSON.stringify(JSON.parse(metadata.config)) !== JSON.stringify(this.vae.config)) {
+  private restore(): void {
+    const { file, state: st, config, tensors } = readCheckpoint(this.req.outDir);
+    if (JSON.stringify(config) !== JSON.stringify(this.vae.config)) {
       throw new LipvaeError(`${file} was made with a different model configuration; resume with the same flags or start afresh`);
     }
     if (st.datasetFingerprint !== this.req.dataset.fingerprint || st.trainLimit !== (this.req.dataset.trainLimit ?? null)) {
       throw new LipvaeError(`${file} was made on different data (dataset or --train-limit differs); resume with the same data`);
     }
-    if (st.done) throw new LipvaeError(`${file}: this training run already finished (${st.stoppedBecause}); nothing to resume`);
     if (st.seed !== this.req.seed) throw new LipvaeError(`${file} was made with --seed ${st.seed}; resume with the same seed`);
-    st.settings = this.req.settings;
+    // A resumed run continues bit for bit only with the settings it started with.
+    const differing = settingDifferences(st.settings, this.req.settings);
+    if (differing.length > 0) {
+      throw new LipvaeError(`${file} was made with ${differing.join(", ")}; resume with the checkpoint's settings or start a new run`);
+    }
     const names = this.vae.namedParameters();
     const take = (key: string): Float32Array => {
       const t = tensors[key];
@@ -384,6 +405,22 @@ export class Trainer {
     this.rngVal.setState(st.rng.validation);
     this.state = st;
   }
+}
+
+/** Validation images per forward pass (part of the result: the noise is drawn per chunk). */
+const VALIDATION_CHUNK = 500;
+
+/** Lets pending events (a SIGINT handler setting control.stop) run. */
+function yieldToEvents(): Promise<void> {
+  return new Promise((resolve) => setImmediate(resolve));
+}
+
+/** "batchSize 128, not 64" for every setting whose value differs. */
+function settingDifferences(saved: TrainSettings, wanted: TrainSettings): string[] {
+  const keys = new Set([...Object.keys(saved), ...Object.keys(wanted)] as (keyof TrainSettings)[]);
+  return [...keys]
+    .filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(wanted[k]))
+    .map((k) => `${k} ${JSON.stringify(saved[k])}, not ${JSON.stringify(wanted[k])}`);
 }
 
 /** Rows perm[start .. start+size) of an n x 784 image array, as an f32 tensor. */
