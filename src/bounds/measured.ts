@@ -26,7 +26,8 @@ import type { ModelConfig } from "../model/config.js";
 import { foldScale } from "../model/export.js";
 import type { MLP } from "../model/mlp.js";
 import type { VAE } from "../model/vae.js";
-import { mulUp, spectralNorm } from "./spectral.js";
+import { mulUp, nextUp, spectralNorm } from "./spectral.js";
+import { bjorckOnBuild, usableBuilds } from "../engine/builds.js";
 
 /** How far above 1 a Björck-orthonormalised singular value may sit before we call it unconverged. */
 export const CONVERGENCE_TOLERANCE = 1e-6;
@@ -35,7 +36,7 @@ export const CONVERGENCE_TOLERANCE = 1e-6;
  * Version of the measuring procedure. Stored constants measured by another version
  * are measured again; raise it whenever a change here can change the numbers.
  */
-export const MEASURE_VERSION = 2;
+export const MEASURE_VERSION = 3;
 
 export interface LayerMeasurement {
   shape: [number, number];
@@ -46,7 +47,9 @@ export interface LayerMeasurement {
   spectralUpper: number;
   /** Certified bound of the exported folded weight ||fl32(s W_eff)||_2. */
   exportedUpper: number;
-  /** The layer's certified bound: max(scale x spectralUpper, exportedUpper), rounded upward. */
+  /** Certified bound of ||W_eff' - W_eff||_F over the other usable WASM builds' Björck weights W_eff' (0 if none). */
+  otherBuildsDistance: number;
+  /** The layer's certified bound: the max over builds of max(scale x ||W||, ||fl32(s W)||), rounded upward. */
   bound: number;
 }
 
@@ -71,11 +74,11 @@ export interface MeasuredConstants {
   nets: NetMeasurement[];
   bjorckIters: number;
   /**
-   * The WASM build that computed the Björck weights. The builds round differently
-   * (relaxed SIMD fuses multiply-adds), so the effective weights, and their norms,
-   * differ between them by about 1e-7.
+   * The WASM builds whose Björck weights the constants cover (every build this
+   * Node can run). The builds round differently (relaxed SIMD fuses
+   * multiply-adds), so the effective weights differ between them by about 1e-7.
    */
-  wasmBuild: string;
+  wasmBuilds: string[];
   /** True when every Björck layer has sigma_max <= 1 + CONVERGENCE_TOLERANCE. */
   converged: boolean;
   /** Human-readable warnings (unconverged layers, unconstrained model). */
@@ -84,6 +87,7 @@ export interface MeasuredConstants {
 
 function measureNet(mlp: MLP, iters: number, beta: number, outputFactor: number): NetMeasurement {
   const weights = tidy(() => noGrad(() => mlp.effectiveWeights(iters, beta).map((w) => Float32Array.from(w.data))));
+  const others = otherBuildsWeights(mlp, iters, beta);
   const s = mlp.layerScale;
   const scale = Math.max(s, Math.fround(s));
   const layers = mlp.layers.map((layer, i): LayerMeasurement => {
@@ -94,8 +98,18 @@ function measureNet(mlp: MLP, iters: number, beta: number, outputFactor: number)
     const { estimate, upper } = spectralNorm(weights[i], r, c);
     // With s = 1 (the standard kind) the fold is exact and the export is W_eff itself.
     const exportedUpper = s === 1 ? upper : spectralNorm(foldScale(weights[i], s), r, c).upper;
-    const bound = Math.max(mulUp(scale, upper), exportedUpper);
-    return { shape: [r, c], scale, spectralEstimate: estimate, spectralUpper: upper, exportedUpper, bound };
+    let bound = Math.max(mulUp(scale, upper), exportedUpper);
+    // Another build's W' = W + E: ||W'|| <= ||W|| + ||E||_F, and its export
+    // fl32(s W') adds at most u s ||W'||_F (u = 2^-24, one rounding per entry).
+    let otherBuildsDistance = 0;
+    for (const other of others) {
+      const distance = frobeniusUp(other[i], weights[i]);
+      otherBuildsDistance = Math.max(otherBuildsDistance, distance);
+      const norm = addUp(upper, distance);
+      const exported = addUp(mulUp(s, norm), mulUp(mulUp(2 ** -24, s), frobeniusUp(other[i])));
+      bound = Math.max(bound, mulUp(scale, norm), exported);
+    }
+    return { shape: [r, c], scale, spectralEstimate: estimate, spectralUpper: upper, exportedUpper, otherBuildsDistance, bound };
   });
   const certified = layers.reduce((acc, l) => mulUp(acc, l.bound), outputFactor);
   if (!Number.isFinite(certified)) {
@@ -105,6 +119,28 @@ function measureNet(mlp: MLP, iters: number, beta: number, outputFactor: number)
     name: mlp.name, nominal: mlp.lipschitz, outputFactor, layers, certified,
     estimate: layers.reduce((acc, l) => acc * l.scale * l.spectralEstimate, outputFactor),
   };
+}
+
+/** The Björck weights of every other usable build (none for the standard kind, which has no Björck). */
+function otherBuildsWeights(mlp: MLP, iters: number, beta: number): Float32Array[][] {
+  if (mlp.kind !== "lipschitz") return [];
+  const mats = mlp.layers.map((l) => ({ w: Float32Array.from(l.weight.data), r: l.weight.shape[0], c: l.weight.shape[1] }));
+  return usableBuilds().filter((b) => b !== engine().build).map((b) => bjorckOnBuild(b, mats, iters, beta));
+}
+
+/** ||x - y||_F (or ||x||_F), rounded generously upward. */
+function frobeniusUp(x: Float32Array, y?: Float32Array): number {
+  let sum = 0;
+  for (let i = 0; i < x.length; i++) {
+    const d = y ? x[i] - y[i] : x[i]; // exact in f64 for f32 inputs
+    sum += d * d;
+  }
+  // Summation error is below n·2^-53 relative; 1e-9 covers n up to 10^7.
+  return nextUp(Math.sqrt(sum * (1 + 1e-9)));
+}
+
+function addUp(a: number, b: number): number {
+  return nextUp(a + b);
 }
 
 /** JSON with object keys sorted, so that equal values give equal strings whatever the key order. */
@@ -123,8 +159,8 @@ function canonicalJson(value: unknown): string {
  * that computes Björck) and the measuring procedure. Any change gives another key, so
  * the constants are measured again.
  */
-export function measurementKey(config: ModelConfig, parametersSha256: string, bjorckIters: number, wasmBuild: string): string {
-  const what = canonicalJson({ config, parametersSha256, bjorckIters, wasmBuild, measureVersion: MEASURE_VERSION });
+export function measurementKey(config: ModelConfig, parametersSha256: string, bjorckIters: number, wasmBuilds: string[]): string {
+  const what = canonicalJson({ config, parametersSha256, bjorckIters, wasmBuilds, measureVersion: MEASURE_VERSION });
   return createHash("sha256").update(what).digest("hex");
 }
 
@@ -150,5 +186,5 @@ export function measureConstants(vae: VAE, iters: number): MeasuredConstants {
   } else {
     warnings.push("standard (unconstrained) model: only measured constants are meaningful; nominal M certifies nothing");
   }
-  return { a: decoder.certified, b: mean.certified, c: std ? std.certified : 0, nets, bjorckIters: iters, wasmBuild: engine().build, converged, warnings };
+  return { a: decoder.certified, b: mean.certified, c: std ? std.certified : 0, nets, bjorckIters: iters, wasmBuilds: usableBuilds(), converged, warnings };
 }

@@ -17,7 +17,7 @@ import {
 import { loadDataset } from "../data/datasets.js";
 import type { DatasetName } from "../data/catalog.js";
 import { noGrad } from "../engine/tape.js";
-import { engine } from "../engine/engine.js";
+import { usableBuilds } from "../engine/builds.js";
 import { tidy } from "../engine/tensor.js";
 import { sliceRows } from "../model/train.js";
 import { writeJsonAtomic } from "../io/atomic.js";
@@ -102,7 +102,7 @@ export const certifyCommand: Command = {
     writeJsonAtomic(out, {
       model: path.resolve(dir), parametersSha256: meta.parameters.sha256, libraryVersion,
       bound: cfg.sigma.mode === "fixed" ? "theorem3" : "lemma2", r, eps,
-      constants: { measured: k, nominal: cfg.lipschitz, converged: measured.converged, bjorckIters: meta.bjorckIters, wasmBuild: measured.wasmBuild },
+      constants: { measured: k, nominal: cfg.lipschitz, converged: measured.converged, bjorckIters: meta.bjorckIters, wasmBuilds: measured.wasmBuilds },
       nominalValidForSavedWeights: valid,
       images: rows.map((row) => ({ index: row.index, label: row.label, sigmaNorm: row.cert.sigma.norm, sigmaMax: row.cert.sigma.max, margins: row.cert.margins })),
     });
@@ -113,16 +113,16 @@ export const certifyCommand: Command = {
 
 /**
  * Constants from model.json when they were measured for this exact network (see
- * measurementKey: configuration, parameters, Björck iterations, WASM build, measuring
+ * measurementKey: configuration, parameters, Björck iterations, the WASM builds covered, measuring
  * code), else measured now and stored.
  */
 function measuredConstants(vae: VAE, meta: ModelMeta, dir: string, remeasure: boolean | undefined, progress: Progress): MeasuredConstants {
-  const key = measurementKey(meta.config, meta.parameters.sha256, meta.bjorckIters, engine().build);
+  const key = measurementKey(meta.config, meta.parameters.sha256, meta.bjorckIters, usableBuilds());
   const stored = meta.certified as (MeasuredConstants & { key?: unknown }) | undefined;
   if (!remeasure && stored && stored.key === key && [stored.a, stored.b, stored.c].every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0)) {
     return stored;
   }
-  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, ${engine().build} WASM build)...`);
+  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, WASM builds: ${usableBuilds().join(", ")})...`);
   const measured = measureConstants(vae, meta.bjorckIters);
   meta.certified = {
     ...measured, key, measureVersion: MEASURE_VERSION, parametersSha256: meta.parameters.sha256,
