@@ -54,7 +54,10 @@ Options:
   --init I             d-ball (default, the reference code's), sphere or zero
   --seed S             seed of every random choice (default 0)
   --data-dir D         folder with the dataset's IDX files (default data/<dataset>/)
-  --out DIR            where the PNGs and attack.json go (default DIR/attack)`;
+  --out DIR            where the outputs go (default DIR/attack): per budget, a strip
+                       PNG and a JSON record named by kind, mode and budget, e.g.
+                       latent-r3.png and latent-r3.json, max-damage-sphere-r1.5.json,
+                       so runs with other kinds or budgets sit side by side`;
 
 export const attackCommand: Command = {
   name: "attack",
@@ -101,6 +104,13 @@ export const attackCommand: Command = {
     const columns = kind === "latent" ? ["x", "recon(x)", "delta", "x+delta", "recon(x+delta)", "target"] : ["x", "recon(x)", "delta", "x+delta", "recon(x+delta)"];
     mkdirSync(outDir, { recursive: true });
 
+    const common = {
+      format: "lipvae-attack", formatVersion: 2, libraryVersion, created: new Date().toISOString(),
+      model: { dir: path.resolve(loaded.dir), sha256: loaded.meta.parameters.sha256, bjorckIters: loaded.meta.bjorckIters },
+      kind, mode: kind === "latent" ? (soft ? "soft" : "hard") : constraint, lambda: soft ? lambda : null,
+      noise: kind === "max-damage" ? { mode: noise, samples } : null,
+      optimiser: { ...DEFAULT_OPTIMISER, ...optimiser }, seed, columns,
+    };
     const runs = radii.map((radius) => {
       const t0 = performance.now();
       let delta: Float32Array, norms: Float64Array, scores: Float64Array;
@@ -114,27 +124,21 @@ export const attackCommand: Command = {
         scores = r.damage;
       }
       const seconds = (performance.now() - t0) / 1000;
-      const budget = Number.isFinite(radius) ? String(radius) : "inf";
-      const png = `${kind}${soft ? "-soft" : ""}-r${budget}.png`;
+      const stem = attackFileStem(kind, common.mode, radius);
+      const png = `${stem}.png`, json = `${stem}.json`;
       const strip = attackStrips(model, x, delta, target, count, seed);
       writeImageGrid(path.join(outDir, png), strip.images, { columns: strip.columns, scale: FIGURE_SCALE });
-      return {
-        radius: Number.isFinite(radius) ? radius : null, seconds, file: png,
+      const run = {
+        radius: Number.isFinite(radius) ? radius : null, seconds, png, json,
         images: Array.from({ length: count }, (_, i) => ({
           index: first + i,
           ...(kind === "latent" ? { target: targets[i], kl: scores[i] } : { meanDamage: scores[i] }),
           deltaNorm: norms[i],
         })),
       };
+      writeJsonAtomic(path.join(outDir, json), { ...common, ...run });
+      return run;
     });
-    const record = {
-      format: "lipvae-attack", formatVersion: 1, libraryVersion, created: new Date().toISOString(),
-      model: { dir: path.resolve(loaded.dir), sha256: loaded.meta.parameters.sha256, bjorckIters: loaded.meta.bjorckIters },
-      kind, mode: kind === "latent" ? (soft ? "soft" : "hard") : constraint, lambda: soft ? lambda : null,
-      noise: kind === "max-damage" ? { mode: noise, samples } : null,
-      optimiser: { ...DEFAULT_OPTIMISER, ...optimiser }, seed, columns, runs,
-    };
-    writeJsonAtomic(path.join(outDir, "attack.json"), record);
     const what = kind === "latent" ? "KL(q(z|x+δ) ‖ q(z|x_t))" : "mean ‖g(z_δ) − g(z_¬δ)‖ over 64 draws";
     for (const run of runs) {
       const budget = run.radius === null ? "∞" : String(run.radius);
@@ -144,12 +148,23 @@ export const attackCommand: Command = {
         const tgt = "target" in im ? ` → target ${im.target}` : "";
         console.log(`  image ${String(im.index).padStart(5)}${tgt}  ‖δ‖ = ${im.deltaNorm.toFixed(3)}  ${what} = ${score!.toFixed(4)}`);
       }
-      console.log(`wrote ${path.join(outDir, run.file)} (columns: ${columns.join(", ")})`);
+      console.log(`wrote ${path.join(outDir, run.png)} (columns: ${columns.join(", ")})`);
+      console.log(`      ${path.join(outDir, run.json)}`);
     }
-    console.log(`wrote ${path.join(outDir, "attack.json")}`);
     return 0;
   },
 };
+
+/**
+ * File name (without extension) of one attack's outputs: kind, mode unless it
+ * is the default (hard latent, ball max-damage) and budget, so that runs with
+ * another kind, mode or budget into the same folder never overwrite each other.
+ */
+export function attackFileStem(kind: "latent" | "max-damage", mode: string, radius: number): string {
+  const budget = Number.isFinite(radius) ? String(radius) : "inf";
+  const variant = mode === "soft" || mode === "sphere" ? `-${mode}` : "";
+  return `${kind}${variant}-r${budget}`;
+}
 
 /** The optimiser's flags, shared with `lipvae margin`. */
 export const OPTIMISER_FLAGS = {
