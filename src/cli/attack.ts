@@ -9,7 +9,7 @@ import { LipvaeError } from "../errors.js";
 import { isDatasetName } from "../data/catalog.js";
 import { type Split, loadDataset } from "../data/datasets.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { FIGURE_SCALE, writeImageGrid } from "../io/image-grid.js";
+import { FIGURE_SCALE, type GridCaption, writeCaptionedGrid } from "../io/image-grid.js";
 import { type LoadedModel, loadModel } from "../model/store.js";
 import { tensor, tidy } from "../engine/tensor.js";
 import { noGrad } from "../engine/tape.js";
@@ -28,6 +28,8 @@ per image, columns: x, recon(x), δ, x+δ, recon(x+δ), and for the latent
 attack the target x_t (the paper's Fig E.9; Fig 1 for max-damage). Each recon
 is one sample λ = g(z), z ~ q(z|·), as the reference code draws them. δ is
 shown as 0.5 + δ/(2·max|δ|) (grey = 0), scaled per image. x+δ stays in [0,1].
+The PNG is captioned: the attack and its budget, the column names, and left
+of each strip the image index, ‖δ‖ and the KL or damage reached.
 
   latent:      min KL(q(z|x+δ) ‖ q(z|x_t)) over ‖δ‖ ≤ c (hard, eq. 3), or
                KL + λ‖δ‖ (--soft, eq. 2). The target is the next test image
@@ -126,8 +128,6 @@ export const attackCommand: Command = {
       const seconds = (performance.now() - t0) / 1000;
       const stem = attackFileStem(kind, common.mode, radius);
       const png = `${stem}.png`, json = `${stem}.json`;
-      const strip = attackStrips(model, x, delta, target, count, seed);
-      writeImageGrid(path.join(outDir, png), strip.images, { columns: strip.columns, scale: FIGURE_SCALE });
       const run = {
         radius: Number.isFinite(radius) ? radius : null, seconds, png, json,
         images: Array.from({ length: count }, (_, i) => ({
@@ -136,6 +136,11 @@ export const attackCommand: Command = {
           deltaNorm: norms[i],
         })),
       };
+      const strip = attackStrips(model, x, delta, target, count, seed);
+      const caption = attackCaption({
+        kind, mode: common.mode, radius, lambda, model: loaded.dir, seed, optimiser: common.optimiser, images: run.images,
+      });
+      writeCaptionedGrid(path.join(outDir, png), strip.images, { columns: strip.columns, scale: FIGURE_SCALE }, caption);
       writeJsonAtomic(path.join(outDir, json), { ...common, ...run });
       return run;
     });
@@ -164,6 +169,40 @@ export function attackFileStem(kind: "latent" | "max-damage", mode: string, radi
   const budget = Number.isFinite(radius) ? String(radius) : "inf";
   const variant = mode === "soft" || mode === "sphere" ? `-${mode}` : "";
   return `${kind}${variant}-r${budget}`;
+}
+
+/** What an attack's strip PNG says above and beside the strips. */
+export function attackCaption(a: {
+  kind: "latent" | "max-damage";
+  mode: string;
+  radius: number;
+  lambda: number;
+  model: string;
+  seed: number;
+  optimiser: OptimiserOptions;
+  images: { index: number; target?: number; kl?: number; meanDamage?: number; deltaNorm: number }[];
+}): GridCaption {
+  const budget = Number.isFinite(a.radius) ? String(a.radius) : "∞";
+  const title =
+    a.kind === "max-damage" ? `Maximum-damage attack (eq. 4), ‖δ‖ ${a.mode === "sphere" ? "=" : "≤"} ${budget}`
+    : a.mode === "soft" ? `Latent-space attack, soft (eq. 2), λ = ${a.lambda}${Number.isFinite(a.radius) ? `, ‖δ‖ ≤ ${budget}` : ""}`
+    : `Latent-space attack (eq. 3), ‖δ‖ ≤ ${budget}`;
+  const objective = a.kind === "latent" ? "KL = KL(q(z|x+δ) ‖ q(z|target))" : "damage = mean ‖g(z_δ) − g(z_¬δ)‖ over 64 draws";
+  const g = (v: number) => String(Number(v.toPrecision(4)));
+  return {
+    title,
+    notes: [
+      `model ${path.basename(path.resolve(a.model))}; ${a.optimiser.steps} ${a.optimiser.method} steps × ${a.optimiser.restarts} restarts; seed ${a.seed}`,
+      objective,
+      "δ shown as 0.5 + δ/(2·max|δ|) per image (grey = 0); each recon is one sample g(z), z ~ q(z|·)",
+    ],
+    columns: a.kind === "latent" ? ["x", "recon(x)", "δ", "x+δ", "recon(x+δ)", "target"] : ["x", "recon(x)", "δ", "x+δ", "recon(x+δ)"],
+    rows: a.images.map((im) => [
+      im.target === undefined ? `image ${im.index}` : `image ${im.index} → ${im.target}`,
+      `‖δ‖ = ${im.deltaNorm.toFixed(3)}`,
+      im.kl !== undefined ? `KL = ${g(im.kl)}` : `damage = ${g(im.meanDamage!)}`,
+    ]),
+  };
 }
 
 /** The optimiser's flags, shared with `lipvae margin`. */
@@ -213,7 +252,7 @@ export function nextDifferentLabel(test: Split, i: number): number {
 
 /**
  * Strip rows [x, recon(x), δ, x+δ, recon(x+δ), (target)] per image, as one
- * images array for writeImageGrid. Recons are one seeded sample each.
+ * images array for writeCaptionedGrid. Recons are one seeded sample each.
  */
 export function attackStrips(model: AttackModel, x: Float32Array, delta: Float32Array, target: Float32Array | null, count: number, seed: number): { images: Float32Array; columns: number } {
   const n = model.n, columns = target ? 6 : 5;
