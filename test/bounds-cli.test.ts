@@ -8,6 +8,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/paths.js";
 import { answerQuery } from "../src/bounds/query.js";
+import { formatNumber } from "../src/cli/bounds.js";
 
 function lipvae(args: string[], input?: string) {
   const run = spawnSync(process.execPath, [path.join(projectRoot, "bin", "lipvae.js"), ...args], {
@@ -92,6 +93,41 @@ test("bounds with flags prints a readable table; bad flags give one line and sta
     assert.is(bad.stderr.trim().split("\n").length >= 1 && !/\n\s+at /.test(bad.stderr), true, "no stack trace");
     assert.match(bad.stderr, /^lipvae bounds: /);
   }
+});
+
+test("bounds --sigma-cap: the tight form refuses an impossible ‖σ‖ in one line; a cap or none answers", () => {
+  const lemma = ["bounds", "--bound", "lemma2", "--a", "0.25", "--b", "1", "--c", "0.25", "--r", "8", "--dz", "1", "--sigma-norm", "100", "--eps", "0.5"];
+  const query = { id: "flags", bound: "lemma2", a: 0.25, b: 1, c: 0.25, r: 8, dz: 1, sigmaNorm: 100, eps: 0.5 };
+  const refused = lipvae([...lemma, "--form", "tight"]);
+  assert.is(refused.status, 2);
+  assert.is(refused.stderr.trim().split("\n").length, 1, refused.stderr);
+  assert.match(refused.stderr, /^lipvae bounds: sigmaNorm \(100\) exceeds sqrt\(dz\)·sigmaCap = 1, .*use the paper form/);
+  const paper = lipvae(lemma);
+  assert.is(paper.status, 0, paper.stderr);
+  for (const [flag, cap] of [["none", null], ["200", 200]] as const) {
+    for (const name of ["--sigma-cap", "--sigmaCap"]) {
+      const run = lipvae([...lemma, "--form", "tight", name, flag]);
+      assert.is(run.status, 0, run.stderr);
+      const answer = answerQuery({ ...query, form: "tight", sigmaCap: cap }) as { margin: number };
+      assert.ok(Number.isFinite(answer.margin));
+      assert.match(run.stdout, new RegExp(`margin\\s+${formatNumber(answer.margin).replace(".", "\\.")}`));
+    }
+  }
+  const both = lipvae([...lemma, "--sigma-cap", "1", "--sigmaCap", "1"]);
+  assert.is(both.status, 2);
+  assert.match(both.stderr, /give --sigmaCap or --sigma-cap, not both/);
+  const bad = lipvae([...lemma, "--sigma-cap=-1"]);
+  assert.is(bad.status, 2);
+  assert.match(bad.stderr, /sigmaCap must be > 0, or null for no cap/);
+  const jsonl = lipvae(["bounds", "--jsonl"], [
+    JSON.stringify({ ...query, form: "tight" }),
+    JSON.stringify({ ...query, form: "tight", sigmaCap: null }),
+  ].join("\n"));
+  assert.is(jsonl.status, 1);
+  const answers = jsonl.stdout.trim().split("\n").map((line) => JSON.parse(line));
+  assert.match(answers[0].error, /exceeds sqrt\(dz\)·sigmaCap/);
+  assert.equal(answers[1], answerQuery({ ...query, form: "tight", sigmaCap: null }));
+  assert.match(lipvae(["bounds", "--help"]).stdout, /--sigma-cap K\|none/);
 });
 
 test("design prints the table and JSON; its σ reproduce the margin", () => {

@@ -159,13 +159,17 @@ const learnedInstances = fc
     return { sigma, b, c, delta, rho: b * delta + kappa * Math.max(spread, 1e-3) };
   });
 
-/** The adversary's σ(x+δ): all of the allowed change on the largest σ_j, or spread in proportion. */
-function movedSigmas(sigma: readonly number[], change: number): number[][] {
+/**
+ * The adversary's σ(x+δ), every entry ≤ cap: all of the allowed change on the
+ * largest σ_j, spread in proportion, spread evenly, or none.
+ */
+function movedSigmas(sigma: readonly number[], change: number, cap = 1): number[][] {
   const top = argmax(sigma);
-  const concentrated = sigma.map((s, j) => (j === top ? Math.min(1, s + change) : s));
+  const concentrated = sigma.map((s, j) => (j === top ? Math.min(cap, s + change) : s));
   const size = norm(sigma);
-  const spread = size > 0 ? sigma.map((s) => Math.min(1, s + (change * s) / size)) : concentrated;
-  return [concentrated, spread, [...sigma]];
+  const spread = size > 0 ? sigma.map((s) => Math.min(cap, s + (change * s) / size)) : concentrated;
+  const even = sigma.map((s) => Math.min(cap, s + change / Math.sqrt(sigma.length)));
+  return [concentrated, spread, even, [...sigma]];
 }
 
 test("learned σ: tight and paper Theorem 1 hold against adversarial σ(x+δ) and mean shifts", () => {
@@ -270,6 +274,50 @@ test("margins: at ‖δ‖ = the tight margin, the worst cases fail with probabi
     }),
     { seed: 42, numRuns: 20 },
   );
+});
+
+test("learned σ with any sigmaCap (0.3, 2, 6, none): tight Theorem 1 and Lemma 2 hold against adversaries that use the whole cap", () => {
+  const instances = fc
+    .record({
+      cap: fc.constantFrom(0.3, 2, 6, Infinity),
+      fractions: fc.array(unit(0, 1), { minLength: 1, maxLength: 8 }),
+      b: unit(0.5, 3),
+      c: unit(0, 3),
+      delta: unit(0, 0.5),
+      kappa: unit(0.3, 5),
+      eps: unit(0.2, 0.8),
+    })
+    .map(({ cap, fractions, b, c, delta, kappa, eps }) => {
+      const sigma = fractions.map((f) => f * Math.min(cap, 3)); // σ_j ≤ cap; unbounded: up to 3
+      const spread = Math.sqrt(learnedVarianceBound(Math.max(...sigma), c, delta, cap));
+      return { cap, sigma, b, c, delta, eps, rho: b * delta + kappa * Math.max(spread, 1e-3) };
+    });
+  let certified = 0;
+  fc.assert(
+    fc.property(instances, ({ cap, sigma, b, c, delta, eps, rho }) => {
+      const dz = sigma.length;
+      const q = { a: 1, b, c, r: rho, dz, sigmaNorm: norm(sigma), sigmaCap: cap };
+      const bounds = [tightTheorem1({ ...q, delta, sigmaMax: Math.max(...sigma) }), tightTheorem1({ ...q, delta })];
+      for (const moved of movedSigmas(sigma, c * delta, cap)) {
+        const sd = moved.map((s, j) => Math.hypot(s, sigma[j]));
+        for (const axis of [argmax(sd), "random"] as const) {
+          const estimate = failureRate(along(dz, b * delta, axis), sd, rho);
+          for (const bound of bounds) assertBelow(estimate, Math.min(bound.p1, bound.p2), `Theorem 1, cap ${cap}`);
+        }
+      }
+      const margin = tightLemma2({ ...q, eps }).margin;
+      if (margin === 0) return;
+      certified++;
+      const atMargin = margin * (1 - 1e-9);
+      for (const moved of movedSigmas(sigma, c * atMargin, cap)) {
+        const sd = moved.map((s, j) => Math.hypot(s, sigma[j]));
+        const estimate = failureRate(along(dz, b * atMargin, argmax(sd)), sd, rho);
+        assertBelow(estimate, 1 - eps, `Lemma 2 margin ${atMargin}, cap ${cap}`);
+      }
+    }),
+    { seed: 7, numRuns: 40 },
+  );
+  assert.ok(certified >= 15, `only ${certified} of 40 instances had a positive margin to test`);
 });
 
 test("sigmoid outputs are 1/4-Lipschitz, so an M-Lipschitz pre-activation gives M/4", () => {

@@ -115,6 +115,51 @@ test("bound, form, unexpected fields, non-objects and bad JSON", () => {
   assert.match(several.error, /a must be > 0.*; eps must be in/, "every problem is listed");
 });
 
+test("sigmaCap: the tight form rejects a sigmaNorm above sqrt(dz)·cap (default cap 1); the paper form answers", () => {
+  const impossible = { id: "cap", bound: "lemma2", form: "tight", a: 0.25, b: 1, c: 0.25, r: 8, dz: 1, sigmaNorm: 100, eps: 0.5 };
+  const rejected = errorOf(impossible);
+  assert.is(rejected.id, "cap");
+  assert.match(rejected.error, /sigmaNorm \(100\) exceeds sqrt\(dz\)·sigmaCap = 1, impossible when every σ_j ≤ sigmaCap/);
+  assert.match(rejected.error, /give the real sigmaCap \(null for none\) or use the paper form/);
+  assert.not.match(rejected.error, /\n/);
+  const { id: _i, bound: _b, form: _f, ...l2 } = impossible;
+  assert.equal(answerQuery({ ...impossible, form: "paper" }), { id: "cap", ...paperLemma2(l2) }, "paper: no cap assumed");
+  assert.equal(answerQuery({ ...impossible, sigmaCap: 100 }), { id: "cap", ...tightLemma2({ ...l2, sigmaCap: 100 }) });
+  assert.equal(answerQuery({ ...impossible, sigmaCap: null }), { id: "cap", ...tightLemma2({ ...l2, sigmaCap: Infinity }) });
+  const t1 = { id: 1, bound: "theorem1", form: "tight", a: 1, b: 1, c: 1, r: 5, dz: 4, sigmaNorm: 2.5, delta: 0.1 };
+  assert.match(errorOf(t1).error, /sigmaNorm \(2\.5\) exceeds sqrt\(dz\)·sigmaCap = 2/);
+  assert.ok(!isError(answerQuery({ ...t1, sigmaNorm: 2 })), "‖σ‖ = sqrt(dz)·cap is possible (σ = 1)");
+  assert.ok(!isError(answerQuery({ ...t1, form: "paper" })));
+  assert.match(errorOf({ ...t1, sigmaCap: 1.2 }).error, /sqrt\(dz\)·sigmaCap = 2\.4/);
+});
+
+test("sigmaCap reaches the tight maths: default 1, a smaller cap certifies more, null no more than 1", () => {
+  const base = { id: 7, bound: "lemma2", form: "tight", a: 1, b: 1, c: 2, r: 4, dz: 2, eps: 0.5, sigmaNorm: 0.4 };
+  const margin = (extra: Record<string, unknown>) => {
+    const answer = answerQuery({ ...base, ...extra });
+    assert.ok(!isError(answer), JSON.stringify(answer));
+    return (answer as { margin: number }).margin;
+  };
+  const { id: _i, bound: _b, form: _f, ...l2 } = base;
+  assert.is(margin({}), tightLemma2({ ...l2, sigmaCap: 1 }).margin, "the default cap is 1");
+  assert.is(margin({ sigmaCap: 1 }), margin({}));
+  assert.ok(margin({ sigmaCap: 0.5 }) > margin({}), `cap 0.5: ${margin({ sigmaCap: 0.5 })} vs ${margin({})}`);
+  assert.ok(margin({ sigmaCap: null }) < margin({}), `no cap: ${margin({ sigmaCap: null })} vs ${margin({})}`);
+  assert.is(margin({ sigmaCap: null }), tightLemma2({ ...l2, sigmaCap: Infinity }).margin);
+  const { sigmaNorm: _s, ...t3 } = THEOREM3;
+  for (const [query, message] of [
+    [{ ...base, sigmaCap: 0 }, /sigmaCap must be > 0, or null for no cap \(got 0\)/],
+    [{ ...base, sigmaCap: -1 }, /sigmaCap must be > 0/],
+    [{ ...base, sigmaCap: "1" }, /sigmaCap must be a number/],
+    [{ ...base, sigmaCap: [1] }, /sigmaCap must be a number/],
+    [{ ...THEOREM3, sigmaCap: 1 }, /unexpected field 'sigmaCap' for theorem3/],
+    [{ ...t3, sigma: new Array(10).fill(0.1), sigmaCap: 1 }, /unexpected field 'sigmaCap' for theorem3/],
+  ] as [Record<string, unknown>, RegExp][]) {
+    assert.match(errorOf(query).error, message);
+  }
+  assert.ok(!isError(answerQuery({ ...base, form: "paper", sigmaCap: 0.5 })), "the paper form accepts (and needs no) cap");
+});
+
 test("random valid queries are answered with finite numbers; junk never throws", () => {
   const valid = fc.record({
     bound: fc.constantFrom("theorem1", "lemma2", "theorem3"),
@@ -125,15 +170,20 @@ test("random valid queries are answered with finite numbers; junk never throws",
     r: fc.double({ min: 0.1, max: 20, noNaN: true }),
     dz: fc.integer({ min: 1, max: 100 }),
     eps: fc.double({ min: 0.01, max: 0.99, noNaN: true }),
-    sigmaNorm: fc.double({ min: 0, max: 3, noNaN: true }),
+    sigmaFraction: fc.double({ min: 0, max: 1, noNaN: true }),
+    sigmaCap: fc.constantFrom(undefined, 0.5, 1, 4, null),
     delta: fc.double({ min: 0, max: 2, noNaN: true }),
   });
   fc.assert(
     fc.property(valid, (q) => {
-      const { c, eps, delta, ...common } = q;
+      const { c, eps, delta, sigmaFraction, sigmaCap, ...rest } = q;
+      // the tight learned-σ form needs ‖σ‖ ≤ sqrt(dz)·cap (default cap 1)
+      const capValue = sigmaCap === undefined ? 1 : sigmaCap === null ? Infinity : sigmaCap;
+      const common = { ...rest, sigmaNorm: sigmaFraction * Math.min(3, capValue * Math.sqrt(q.dz)) };
+      const cap = sigmaCap === undefined ? {} : { sigmaCap };
       const query =
-        q.bound === "theorem1" ? { id: 1, ...common, c, delta }
-        : q.bound === "lemma2" ? { id: 1, ...common, c, eps }
+        q.bound === "theorem1" ? { id: 1, ...common, c, delta, ...cap }
+        : q.bound === "lemma2" ? { id: 1, ...common, c, eps, ...cap }
         : { id: 1, ...common, eps };
       const answer = answerQuery(query);
       assert.ok(!isError(answer), JSON.stringify(answer));

@@ -17,17 +17,23 @@ import {
 } from "../src/bounds/tight.js";
 import { designTable, maxLipschitzConstant, paperMaxSigmaNorm, tightMaxGamma } from "../src/bounds/design.js";
 import { lastTrue } from "../src/bounds/roots.js";
+import { chi2Survival } from "../src/bounds/chi2.js";
+import { expectLipvaeError } from "./io-util.js";
 
 const positive = (min: number, max: number) => fc.double({ min, max, noNaN: true, noDefaultInfinity: true });
-const learned = fc.record({
-  a: positive(0.2, 20),
-  b: positive(0.2, 20),
-  c: positive(0, 20),
-  r: positive(0.1, 20),
-  dz: fc.integer({ min: 1, max: 200 }),
-  eps: positive(0.01, 0.99),
-  sigmaNorm: positive(0, 4),
-});
+const learned = fc
+  .record({
+    a: positive(0.2, 20),
+    b: positive(0.2, 20),
+    c: positive(0, 20),
+    r: positive(0.1, 20),
+    dz: fc.integer({ min: 1, max: 200 }),
+    eps: positive(0.01, 0.99),
+    sigmaFraction: positive(0, 1),
+    sigmaCap: fc.constantFrom(1, 1, 0.5, 2.5, Infinity), // 1 (lipvae's sigmoid) most often
+  })
+  // every σ_j ≤ sigmaCap, so ‖σ‖ ≤ sqrt(dz)·sigmaCap
+  .map(({ sigmaFraction, ...q }) => ({ ...q, sigmaNorm: sigmaFraction * Math.min(4, q.sigmaCap * Math.sqrt(q.dz)) }));
 const fixed = fc.record({
   a: positive(0.5, 15),
   b: positive(0.5, 15),
@@ -72,16 +78,19 @@ function monotone<Q extends Record<string, unknown>>(f: (q: Q) => number, q: Q, 
   else assert.ok(after >= before - slack, `${String(key)}↑ should not lower: ${before} → ${after}`);
 }
 
-test("tight learned-σ margins fall as a, b, c, ‖σ‖ grow and rise with r", () => {
+test("tight learned-σ margins fall as a, b, c, ‖σ‖, sigmaCap grow and rise with r", () => {
   fc.assert(
     fc.property(learned, positive(1.0001, 3), positive(0, 1), (q, grow, delta) => {
+      // ‖σ‖ can only grow as far as sqrt(dz)·cap allows
+      const sigmaCanGrow = q.sigmaNorm * grow + 1e-3 <= q.sigmaCap * Math.sqrt(q.dz);
+      const keys = (extra: readonly string[]) => ["a", "b", "c", ...(sigmaCanGrow ? ["sigmaNorm"] : []), "sigmaCap", ...extra];
       const margin = (x: typeof q) => tightLemma2(x).margin;
-      for (const key of ["a", "b", "c", "sigmaNorm"] as const) monotone(margin, q, key, grow, -1);
+      for (const key of keys([]) as (keyof typeof q)[]) monotone(margin, q, key, grow, -1);
       monotone(margin, q, "r", grow, 1);
       const { eps: _e, ...base } = q;
       const t1 = { ...base, delta };
       const probability = (x: typeof t1) => tightTheorem1(x).probability;
-      for (const key of ["a", "b", "c", "sigmaNorm", "delta"] as const) monotone(probability, t1, key, grow, -1);
+      for (const key of keys(["delta"]) as (keyof typeof t1)[]) monotone(probability, t1, key, grow, -1);
       monotone(probability, t1, "r", grow, 1);
     }),
     { seed: 42, numRuns: 300 },
@@ -174,7 +183,7 @@ test("learned σ with ‖σ(x)‖ = 2.5: the paper certifies nothing, the tight 
 test("the σ facts are checked: sigmaMax ≤ ‖σ‖, ≤ sigmaCap; fixed σ shape consistent", () => {
   const q = { a: 1, b: 1, c: 1, r: 1, dz: 4, eps: 0.5, sigmaNorm: 0.5 };
   assert.throws(() => tightLemma2({ ...q, sigmaMax: 0.6 }), /cannot exceed sigmaNorm/);
-  assert.throws(() => tightLemma2({ ...q, sigmaNorm: 3, sigmaMax: 2 }), /exceeds sigmaCap/);
+  assert.throws(() => tightLemma2({ ...q, sigmaNorm: 1.5, sigmaMax: 1.2 }), /exceeds sigmaCap/);
   assert.throws(() => tightLemma2({ ...q, sigmaCap: 0 }), /sigmaCap/);
   assert.ok(tightLemma2({ ...q, sigmaNorm: 3, sigmaMax: 2, sigmaCap: Infinity }).margin >= 0);
   const t3 = { a: 1, b: 1, r: 1, dz: 4, eps: 0.5 };
@@ -183,6 +192,37 @@ test("the σ facts are checked: sigmaMax ≤ ‖σ‖, ≤ sigmaCap; fixed σ sh
   const summary = summariseFixedSigma([3e-200, 4e-200]);
   assert.ok(Math.abs(summary.sigmaNorm - 5e-200) < 1e-214, "no underflow in the norm");
   assert.is(summary.isotropic, false);
+});
+
+test("the tight learned-σ bounds refuse a ‖σ‖ that σ_j ≤ sigmaCap makes impossible, with a one-line LipvaeError", () => {
+  const q = { a: 0.25, b: 1, c: 0.25, r: 8, dz: 1, eps: 0.5, sigmaNorm: 100 };
+  // Before the check this certified 31.05: S = min(‖σ‖, 1) = 1 while ‖σ‖ = 100 in one dimension.
+  const message = expectLipvaeError(() => tightLemma2(q), "sigmaNorm (100) exceeds sqrt(dz)·sigmaCap (1)", "or use the paper form");
+  assert.match(message, /null for none/);
+  expectLipvaeError(() => tightTheorem1({ ...q, delta: 0.1 }), "exceeds sqrt(dz)·sigmaCap (1)");
+  expectLipvaeError(() => tightLemma2({ ...q, dz: 4, sigmaNorm: 3, sigmaCap: 1.4 }), "sqrt(dz)·sigmaCap (2.8)");
+  assert.is(paperLemma2(q).margin, 0, "the paper form assumes no cap and answers");
+  // the largest possible ‖σ‖ is allowed, and so are f32-measured values a few ulps above it
+  for (const sigmaNorm of [2, 2 * (1 + 3e-7)]) assert.ok(tightLemma2({ ...q, dz: 4, sigmaNorm }).margin >= 0);
+  assert.ok(tightLemma2({ ...q, sigmaCap: 100 }).margin >= 0);
+  assert.ok(tightLemma2({ ...q, sigmaCap: Infinity }).margin >= 0, "no cap: any ‖σ‖");
+  // ‖σ‖ ≤ sqrt(dz)·max_j σ_j too: a smaller sigmaMax would understate the variance
+  assert.throws(() => tightLemma2({ ...q, dz: 4, sigmaNorm: 1, sigmaMax: 0.4 }), /cannot exceed sqrt\(dz\)·sigmaMax \(0\.8\)/);
+  assert.ok(tightLemma2({ ...q, dz: 4, sigmaNorm: 1, sigmaMax: 0.5 }).margin >= 0);
+});
+
+test("with no cap the tight bounds are the general form: S = ‖σ‖, V = (‖σ‖ + c‖δ‖)² + ‖σ‖²", () => {
+  const q = { a: 1, b: 1, c: 0.5, r: 10, dz: 3, sigmaNorm: 1.5, delta: 0.4 };
+  const bound = tightTheorem1({ ...q, sigmaCap: Infinity });
+  const moved = q.sigmaNorm + q.c * q.delta;
+  const rho = q.r / q.a;
+  assert.ok(Math.abs(bound.p1 - (q.b ** 2 * q.delta ** 2 + moved ** 2 + q.sigmaNorm ** 2) / rho ** 2) < 1e-15);
+  const y = (rho - q.b * q.delta) ** 2 / (moved ** 2 + q.sigmaNorm ** 2);
+  assert.ok(Math.abs(bound.p2 - chi2Survival(y, q.dz)) < 1e-15);
+  // a cap that never binds changes nothing; one that binds only lowers the failure bounds
+  assert.equal(tightTheorem1({ ...q, sigmaCap: 1e6 }), bound);
+  const capped = tightTheorem1({ ...q, sigmaCap: 1 });
+  assert.ok(capped.p1 <= bound.p1 && capped.p2 < bound.p2);
 });
 
 test("design: the paper and tight σ it returns give margin ≥ m, and 0.1% more σ does not", () => {

@@ -1,7 +1,7 @@
 // Evaluation: finite means, per-image log-likelihood and KL equal to an
 // independent f64 computation (plain exported layers + the closed-form
 // continuous-Bernoulli density), batch-size independence, and the figures.
-import { FIGURE_SCALE } from "../src/io/image-grid.js";
+import { FIGURE_SCALE, captionedGridSvg } from "../src/io/image-grid.js";
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { readFileSync } from "node:fs";
@@ -12,7 +12,7 @@ import { loadModel } from "../src/model/store.js";
 import { exportModel } from "../src/model/export.js";
 import { plainForward, readPlainVae } from "../src/model/plain.js";
 import { type EvalResult, evaluate, reconstructionLayout } from "../src/model/evaluate.js";
-import { PRIOR_SAMPLES_PNG, RECONSTRUCTIONS_PNG, writeEvalOutputs } from "../src/cli/eval.js";
+import { PRIOR_SAMPLES_PNG, RECONSTRUCTIONS_PNG, evalCaptions, writeEvalOutputs } from "../src/cli/eval.js";
 import { type Variant, scratchDir, tinyDataset, tinyModel } from "./export-fixture.js";
 
 const { PNG } = pngjs;
@@ -98,22 +98,32 @@ test("reconstruction layout: each row of originals is followed by its reconstruc
   assert.is(reconstructionLayout(img(0, 3), img(1, 3), 3).columns, 3);
 });
 
-test("writeEvalOutputs: PNG sizes, first cell is the first test image, eval.json", async () => {
+test("writeEvalOutputs: captioned PNGs around the unchanged grids, first cell is the first test image, eval.json", async () => {
   const dir = await tinyModel("learned");
   const model = loadModel(dir);
   const r = await run("learned", 500);
   const out = path.join(scratchDir(), "eval-out");
   const record = writeEvalOutputs(out, model, r, { seed: SEED, dataset: { name: "mnist", images: N, fingerprint: "sha256:x", matchesModel: false } });
   const recon = PNG.sync.read(readFileSync(path.join(out, RECONSTRUCTIONS_PNG)));
-  // 8 columns × 4 rows of 28 px cells with 2 px gaps: 8·28 + 9·2 = 242, 4·28 + 5·2 = 122, magnified 3x.
-  assert.is(recon.width, 242 * FIGURE_SCALE);
-  assert.is(recon.height, 122 * FIGURE_SCALE);
+  const captions = evalCaptions(model, r, SEED, 8);
+  assert.is(captions.reconstructions.title, "Reconstructions of the first 16 test images");
+  assert.equal(captions.reconstructions.rows, [["x", "images 0–7"], ["recon(x)"], ["x", "images 8–15"], ["recon(x)"]]);
+  assert.is(captions.priorSamples.title, "64 prior samples g(z), z ~ N(0, I)");
+  const layout = (images: number, caption: typeof captions.reconstructions) =>
+    captionedGridSvg(new Float32Array(images * 784), { columns: 8, scale: FIGURE_SCALE }, caption).layout;
+  // 8 columns × 4 rows of 28 px cells with 2 px gaps: 8·28 + 9·2 = 242, 4·28 + 5·2 = 122, magnified 3x,
+  // below a title band and (reconstructions) right of a band naming the rows.
+  const band = layout(32, captions.reconstructions);
+  assert.ok(band.gridX > 0 && band.gridY > 0);
+  assert.equal([recon.width, recon.height], [242 * FIGURE_SCALE + band.gridX, 122 * FIGURE_SCALE + band.gridY]);
   const prior = PNG.sync.read(readFileSync(path.join(out, PRIOR_SAMPLES_PNG)));
-  assert.is(prior.width, 242 * FIGURE_SCALE);
-  assert.is(prior.height, 242 * FIGURE_SCALE);
-  // Pixel (row 14, col 14) of the first cell (offset by the 2 px gap) is that of test image 0.
+  const priorBand = layout(64, captions.priorSamples);
+  assert.ok(priorBand.gridX === 0 && priorBand.gridY > 0);
+  assert.equal([prior.width, prior.height], [242 * FIGURE_SCALE, 242 * FIGURE_SCALE + priorBand.gridY]);
+  // Pixel (row 14, col 14) of the first cell (offset by the 2 px gap and the bands) is that of test image 0.
   const want = Math.round(tinyDataset().test.images[14 * 28 + 14] * 255);
-  assert.is(recon.data[((2 + 14) * FIGURE_SCALE * recon.width + (2 + 14) * FIGURE_SCALE) * 4], want);
+  const at = (((2 + 14) * FIGURE_SCALE + band.gridY) * recon.width + (2 + 14) * FIGURE_SCALE + band.gridX) * 4;
+  assert.equal([...recon.data.subarray(at, at + 3)], [want, want, want]);
   const json = JSON.parse(readFileSync(path.join(out, "eval.json"), "utf8"));
   assert.equal(json, JSON.parse(JSON.stringify(record)));
   assert.is(json.dataset.images, N);

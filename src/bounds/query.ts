@@ -2,14 +2,23 @@
 // object, dispatch it to the paper or tight bound, and shape the answer.
 //   query:  {"id", "bound": "theorem1"|"lemma2"|"theorem3", "form": "paper"|"tight",
 //            "a", "b", "c" (not theorem3), "r", "dz", "eps" (lemma2, theorem3),
-//            "sigmaNorm" | "sigma" (theorem3 only: dz entries), "delta" (theorem1)}
+//            "sigmaNorm" | "sigma" (theorem3 only: dz entries), "delta" (theorem1),
+//            "sigmaCap" (theorem1, lemma2: a bound on every σ_j, default 1, null = none)}
 //   answer: theorem1 → {"id", "p1", "p2", "probability"};
 //           lemma2, theorem3 → {"id", "m1", "m2", "margin"}; invalid → {"id", "error"}.
 // Fields that a bound does not use are rejected rather than ignored, so a
 // query never silently certifies something other than what was asked.
 import { paperLemma2, paperTheorem1, paperTheorem3 } from "./paper.js";
 import { summariseFixedSigma, tightLemma2, tightTheorem1, tightTheorem3 } from "./tight.js";
-import type { Lemma2Input, MarginBound, ProbabilityBound, Theorem1Input, Theorem3Input } from "./types.js";
+import {
+  SIGMOID_SIGMA_CAP,
+  type LearnedSigmaFacts,
+  type Lemma2Input,
+  type MarginBound,
+  type ProbabilityBound,
+  type Theorem1Input,
+  type Theorem3Input,
+} from "./types.js";
 
 export const BOUNDS = ["theorem1", "lemma2", "theorem3"] as const;
 export const FORMS = ["paper", "tight"] as const;
@@ -18,8 +27,8 @@ export type Form = (typeof FORMS)[number];
 export type QueryId = string | number | null;
 
 export type Query =
-  | { id: QueryId; bound: "theorem1"; form: Form; input: Theorem1Input }
-  | { id: QueryId; bound: "lemma2"; form: Form; input: Lemma2Input }
+  | { id: QueryId; bound: "theorem1"; form: Form; input: Theorem1Input & LearnedSigmaFacts }
+  | { id: QueryId; bound: "lemma2"; form: Form; input: Lemma2Input & LearnedSigmaFacts }
   | { id: QueryId; bound: "theorem3"; form: Form; input: Theorem3Input };
 
 export type Answer =
@@ -35,7 +44,7 @@ const NUMERIC_FIELDS: Record<BoundName, readonly string[]> = {
   lemma2: ["a", "b", "c", "r", "dz", "eps"],
   theorem3: ["a", "b", "r", "dz", "eps"],
 };
-const COMMON_FIELDS = ["id", "bound", "form", "sigmaNorm", "sigma"];
+const COMMON_FIELDS = ["id", "bound", "form", "sigmaNorm", "sigma", "sigmaCap"];
 
 type Rule = { test: (v: number) => boolean; says: string };
 const RULES: Record<string, Rule> = {
@@ -115,8 +124,10 @@ export function parseQuery(raw: unknown): Parsed {
   }
 
   const sigmaInput = readSigma(name, fields, values.dz, problems);
+  const cap = readSigmaCap(name, fields, problems);
+  if (form === "tight" && cap !== undefined && sigmaInput !== undefined) checkSigmaFitsCap(sigmaInput.sigmaNorm, values.dz, cap, problems);
   if (problems.length > 0) return { ok: false, id, error: problems.join("; ") };
-  return { ok: true, query: buildQuery(id, name, form as Form, values, sigmaInput!) };
+  return { ok: true, query: buildQuery(id, name, form as Form, values, sigmaInput!, cap!) };
 }
 
 type SigmaInput = { sigmaNorm: number; sigmaMax?: number; isotropic?: boolean };
@@ -158,13 +169,51 @@ function readSigma(
   return summariseFixedSigma(sigma as number[]);
 }
 
-function buildQuery(id: QueryId, bound: BoundName, form: Form, v: Record<string, number>, sigma: SigmaInput): Query {
+/**
+ * sigmaCap: a bound on every σ_j(x') over all inputs, which the tight learned-σ
+ * bounds rely on. Default 1 (lipvae's σ ends in a sigmoid); null means no cap
+ * (Infinity: JSON has no such number). Fixed σ (theorem3) has no use for it.
+ * Returns undefined when invalid.
+ */
+function readSigmaCap(bound: BoundName, fields: Record<string, unknown>, problems: string[]): number | undefined {
+  if (!("sigmaCap" in fields) || fields.sigmaCap === undefined) return SIGMOID_SIGMA_CAP;
+  if (bound === "theorem3") {
+    problems.push("unexpected field 'sigmaCap' for theorem3 (σ is fixed there; sigmaCap applies to theorem1 and lemma2)");
+    return undefined;
+  }
+  if (fields.sigmaCap === null) return Infinity;
+  const cap = checkNumber("sigmaCap", fields.sigmaCap, problems);
+  if (Number.isFinite(cap) && !(cap > 0)) {
+    problems.push(`sigmaCap must be > 0, or null for no cap (got ${show(cap)})`);
+    return undefined;
+  }
+  return Number.isFinite(cap) ? cap : undefined;
+}
+
+/**
+ * The tight learned-σ bounds use σ_j ≤ cap, so ‖σ‖ ≤ √dz·cap; a larger
+ * sigmaNorm is impossible and would be certified as if σ were smaller. The
+ * paper form assumes no cap and answers such queries. The same check (with
+ * the slack for f32 measurements) guards src/bounds/tight.ts.
+ */
+function checkSigmaFitsCap(sigmaNorm: number, dz: number | undefined, cap: number, problems: string[]): void {
+  if (!Number.isFinite(sigmaNorm) || typeof dz !== "number" || !Number.isSafeInteger(dz) || dz < 1) return;
+  const capNorm = cap * Math.sqrt(dz);
+  if (sigmaNorm > capNorm) {
+    problems.push(
+      `sigmaNorm (${sigmaNorm}) exceeds sqrt(dz)·sigmaCap = ${capNorm}, impossible when every σ_j ≤ sigmaCap ` +
+        `(default 1, lipvae's sigmoid σ): give the real sigmaCap (null for none) or use the paper form`,
+    );
+  }
+}
+
+function buildQuery(id: QueryId, bound: BoundName, form: Form, v: Record<string, number>, sigma: SigmaInput, sigmaCap: number): Query {
   const { a, b, c, r, dz, eps, delta } = v;
   switch (bound) {
     case "theorem1":
-      return { id, bound, form, input: { a, b, c, r, dz, delta, sigmaNorm: sigma.sigmaNorm } };
+      return { id, bound, form, input: { a, b, c, r, dz, delta, sigmaNorm: sigma.sigmaNorm, sigmaCap } };
     case "lemma2":
-      return { id, bound, form, input: { a, b, c, r, dz, eps, sigmaNorm: sigma.sigmaNorm } };
+      return { id, bound, form, input: { a, b, c, r, dz, eps, sigmaNorm: sigma.sigmaNorm, sigmaCap } };
     case "theorem3":
       return { id, bound, form, input: { a, b, r, dz, eps, ...sigma } };
   }

@@ -5,6 +5,7 @@
 //
 // Write ρ = r/a, d = ‖δ‖, D = z_δ − z_¬δ = m + ξ with m = μ(x+δ) − μ(x),
 // ‖m‖ ≤ b·d, and ξ ~ N(0, diag(σ(x+δ)² + σ(x)²)). Failure means ‖D‖ ≥ ρ.
+import { LipvaeError } from "../errors.js";
 import { chi2Quantile, chi2Survival } from "./chi2.js";
 import { noncentralChi2Cdf, noncentralChi2Survival } from "./noncentral-chi2.js";
 import { largestRootClamped } from "./paper.js";
@@ -34,15 +35,35 @@ interface LearnedSigma {
   cap: number;
 }
 
-function learnedSigma(q: { sigmaNorm: number } & LearnedSigmaFacts): LearnedSigma {
+/**
+ * Relative slack on ‖σ‖ ≤ √dz·max_j σ_j ≤ √dz·cap: σ statistics measured on
+ * f32 outputs (a clipped σ is rescaled in f32) can exceed the cap by a few f32
+ * ulps, which must not turn a real model's certificate into an error.
+ */
+const SIGMA_NORM_SLACK = 1e-6;
+
+function learnedSigma(q: { sigmaNorm: number; dz: number } & LearnedSigmaFacts): LearnedSigma {
   const cap = q.sigmaCap ?? SIGMOID_SIGMA_CAP;
   if (!(cap > 0)) throw new RangeError(`sigmaCap must be > 0, got ${cap}`);
+  // Every bound below uses σ_j ≤ cap. A ‖σ‖ that no σ with entries ≤ cap can
+  // have would be bounded with S = cap while the real σ is larger: refuse it.
+  const capNorm = cap * Math.sqrt(q.dz);
+  if (q.sigmaNorm > capNorm * (1 + SIGMA_NORM_SLACK)) {
+    throw new LipvaeError(
+      `sigmaNorm (${q.sigmaNorm}) exceeds sqrt(dz)·sigmaCap (${capNorm}), impossible when every σ_j ≤ sigmaCap ` +
+        `(default 1, a sigmoid σ): give the real sigmaCap (null for none) or use the paper form`,
+    );
+  }
   const max = q.sigmaMax ?? Math.min(q.sigmaNorm, cap);
   if (!(max >= 0)) throw new RangeError(`sigmaMax must be ≥ 0, got ${max}`);
   if (max > q.sigmaNorm * (1 + 1e-12)) {
     throw new RangeError(`sigmaMax (${max}) cannot exceed sigmaNorm (${q.sigmaNorm})`);
   }
   if (max > cap) throw new RangeError(`sigmaMax (${max}) exceeds sigmaCap (${cap})`);
+  // ‖σ‖ ≤ √dz·max_j σ_j: a smaller sigmaMax would understate the variance bound V.
+  if (q.sigmaNorm > max * Math.sqrt(q.dz) * (1 + SIGMA_NORM_SLACK)) {
+    throw new RangeError(`sigmaNorm (${q.sigmaNorm}) cannot exceed sqrt(dz)·sigmaMax (${max * Math.sqrt(q.dz)})`);
+  }
   return { norm: q.sigmaNorm, max, cap };
 }
 

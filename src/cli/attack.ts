@@ -9,7 +9,7 @@ import { LipvaeError } from "../errors.js";
 import { isDatasetName } from "../data/catalog.js";
 import { type Split, loadDataset } from "../data/datasets.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { FIGURE_SCALE, writeImageGrid } from "../io/image-grid.js";
+import { FIGURE_SCALE, type GridCaption, writeCaptionedGrid } from "../io/image-grid.js";
 import { type LoadedModel, loadModel } from "../model/store.js";
 import { tensor, tidy } from "../engine/tensor.js";
 import { noGrad } from "../engine/tape.js";
@@ -28,6 +28,8 @@ per image, columns: x, recon(x), δ, x+δ, recon(x+δ), and for the latent
 attack the target x_t (the paper's Fig E.9; Fig 1 for max-damage). Each recon
 is one sample λ = g(z), z ~ q(z|·), as the reference code draws them. δ is
 shown as 0.5 + δ/(2·max|δ|) (grey = 0), scaled per image. x+δ stays in [0,1].
+The PNG is captioned: the attack and its budget, the column names, and left
+of each strip the image index, ‖δ‖ and the KL or damage reached.
 
   latent:      min KL(q(z|x+δ) ‖ q(z|x_t)) over ‖δ‖ ≤ c (hard, eq. 3), or
                KL + λ‖δ‖ (--soft, eq. 2). The target is the next test image
@@ -54,7 +56,10 @@ Options:
   --init I             d-ball (default, the reference code's), sphere or zero
   --seed S             seed of every random choice (default 0)
   --data-dir D         folder with the dataset's IDX files (default data/<dataset>/)
-  --out DIR            where the PNGs and attack.json go (default DIR/attack)`;
+  --out DIR            where the outputs go (default DIR/attack): per budget, a strip
+                       PNG and a JSON record named by kind, mode and budget, e.g.
+                       latent-r3.png and latent-r3.json, max-damage-sphere-r1.5.json,
+                       so runs with other kinds or budgets sit side by side`;
 
 export const attackCommand: Command = {
   name: "attack",
@@ -101,6 +106,13 @@ export const attackCommand: Command = {
     const columns = kind === "latent" ? ["x", "recon(x)", "delta", "x+delta", "recon(x+delta)", "target"] : ["x", "recon(x)", "delta", "x+delta", "recon(x+delta)"];
     mkdirSync(outDir, { recursive: true });
 
+    const common = {
+      format: "lipvae-attack", formatVersion: 2, libraryVersion, created: new Date().toISOString(),
+      model: { dir: path.resolve(loaded.dir), sha256: loaded.meta.parameters.sha256, bjorckIters: loaded.meta.bjorckIters },
+      kind, mode: kind === "latent" ? (soft ? "soft" : "hard") : constraint, lambda: soft ? lambda : null,
+      noise: kind === "max-damage" ? { mode: noise, samples } : null,
+      optimiser: { ...DEFAULT_OPTIMISER, ...optimiser }, seed, columns,
+    };
     const runs = radii.map((radius) => {
       const t0 = performance.now();
       let delta: Float32Array, norms: Float64Array, scores: Float64Array;
@@ -114,27 +126,24 @@ export const attackCommand: Command = {
         scores = r.damage;
       }
       const seconds = (performance.now() - t0) / 1000;
-      const budget = Number.isFinite(radius) ? String(radius) : "inf";
-      const png = `${kind}${soft ? "-soft" : ""}-r${budget}.png`;
-      const strip = attackStrips(model, x, delta, target, count, seed);
-      writeImageGrid(path.join(outDir, png), strip.images, { columns: strip.columns, scale: FIGURE_SCALE });
-      return {
-        radius: Number.isFinite(radius) ? radius : null, seconds, file: png,
+      const stem = attackFileStem(kind, common.mode, radius);
+      const png = `${stem}.png`, json = `${stem}.json`;
+      const run = {
+        radius: Number.isFinite(radius) ? radius : null, seconds, png, json,
         images: Array.from({ length: count }, (_, i) => ({
           index: first + i,
           ...(kind === "latent" ? { target: targets[i], kl: scores[i] } : { meanDamage: scores[i] }),
           deltaNorm: norms[i],
         })),
       };
+      const strip = attackStrips(model, x, delta, target, count, seed);
+      const caption = attackCaption({
+        kind, mode: common.mode, radius, lambda, model: loaded.dir, seed, optimiser: common.optimiser, images: run.images,
+      });
+      writeCaptionedGrid(path.join(outDir, png), strip.images, { columns: strip.columns, scale: FIGURE_SCALE }, caption);
+      writeJsonAtomic(path.join(outDir, json), { ...common, ...run });
+      return run;
     });
-    const record = {
-      format: "lipvae-attack", formatVersion: 1, libraryVersion, created: new Date().toISOString(),
-      model: { dir: path.resolve(loaded.dir), sha256: loaded.meta.parameters.sha256, bjorckIters: loaded.meta.bjorckIters },
-      kind, mode: kind === "latent" ? (soft ? "soft" : "hard") : constraint, lambda: soft ? lambda : null,
-      noise: kind === "max-damage" ? { mode: noise, samples } : null,
-      optimiser: { ...DEFAULT_OPTIMISER, ...optimiser }, seed, columns, runs,
-    };
-    writeJsonAtomic(path.join(outDir, "attack.json"), record);
     const what = kind === "latent" ? "KL(q(z|x+δ) ‖ q(z|x_t))" : "mean ‖g(z_δ) − g(z_¬δ)‖ over 64 draws";
     for (const run of runs) {
       const budget = run.radius === null ? "∞" : String(run.radius);
@@ -144,12 +153,57 @@ export const attackCommand: Command = {
         const tgt = "target" in im ? ` → target ${im.target}` : "";
         console.log(`  image ${String(im.index).padStart(5)}${tgt}  ‖δ‖ = ${im.deltaNorm.toFixed(3)}  ${what} = ${score!.toFixed(4)}`);
       }
-      console.log(`wrote ${path.join(outDir, run.file)} (columns: ${columns.join(", ")})`);
+      console.log(`wrote ${path.join(outDir, run.png)} (columns: ${columns.join(", ")})`);
+      console.log(`      ${path.join(outDir, run.json)}`);
     }
-    console.log(`wrote ${path.join(outDir, "attack.json")}`);
     return 0;
   },
 };
+
+/**
+ * File name (without extension) of one attack's outputs: kind, mode unless it
+ * is the default (hard latent, ball max-damage) and budget, so that runs with
+ * another kind, mode or budget into the same folder never overwrite each other.
+ */
+export function attackFileStem(kind: "latent" | "max-damage", mode: string, radius: number): string {
+  const budget = Number.isFinite(radius) ? String(radius) : "inf";
+  const variant = mode === "soft" || mode === "sphere" ? `-${mode}` : "";
+  return `${kind}${variant}-r${budget}`;
+}
+
+/** What an attack's strip PNG says above and beside the strips. */
+export function attackCaption(a: {
+  kind: "latent" | "max-damage";
+  mode: string;
+  radius: number;
+  lambda: number;
+  model: string;
+  seed: number;
+  optimiser: OptimiserOptions;
+  images: { index: number; target?: number; kl?: number; meanDamage?: number; deltaNorm: number }[];
+}): GridCaption {
+  const budget = Number.isFinite(a.radius) ? String(a.radius) : "∞";
+  const title =
+    a.kind === "max-damage" ? `Maximum-damage attack (eq. 4), ‖δ‖ ${a.mode === "sphere" ? "=" : "≤"} ${budget}`
+    : a.mode === "soft" ? `Latent-space attack, soft (eq. 2), λ = ${a.lambda}${Number.isFinite(a.radius) ? `, ‖δ‖ ≤ ${budget}` : ""}`
+    : `Latent-space attack (eq. 3), ‖δ‖ ≤ ${budget}`;
+  const objective = a.kind === "latent" ? "KL = KL(q(z|x+δ) ‖ q(z|target))" : "damage = mean ‖g(z_δ) − g(z_¬δ)‖ over 64 draws";
+  const g = (v: number) => String(Number(v.toPrecision(4)));
+  return {
+    title,
+    notes: [
+      `model ${path.basename(path.resolve(a.model))}; ${a.optimiser.steps} ${a.optimiser.method} steps × ${a.optimiser.restarts} restarts; seed ${a.seed}`,
+      objective,
+      "δ shown as 0.5 + δ/(2·max|δ|) per image (grey = 0); each recon is one sample g(z), z ~ q(z|·)",
+    ],
+    columns: a.kind === "latent" ? ["x", "recon(x)", "δ", "x+δ", "recon(x+δ)", "target"] : ["x", "recon(x)", "δ", "x+δ", "recon(x+δ)"],
+    rows: a.images.map((im) => [
+      im.target === undefined ? `image ${im.index}` : `image ${im.index} → ${im.target}`,
+      `‖δ‖ = ${im.deltaNorm.toFixed(3)}`,
+      im.kl !== undefined ? `KL = ${g(im.kl)}` : `damage = ${g(im.meanDamage!)}`,
+    ]),
+  };
+}
 
 /** The optimiser's flags, shared with `lipvae margin`. */
 export const OPTIMISER_FLAGS = {
@@ -198,7 +252,7 @@ export function nextDifferentLabel(test: Split, i: number): number {
 
 /**
  * Strip rows [x, recon(x), δ, x+δ, recon(x+δ), (target)] per image, as one
- * images array for writeImageGrid. Recons are one seeded sample each.
+ * images array for writeCaptionedGrid. Recons are one seeded sample each.
  */
 export function attackStrips(model: AttackModel, x: Float32Array, delta: Float32Array, target: Float32Array | null, count: number, seed: number): { images: Float32Array; columns: number } {
   const n = model.n, columns = target ? 6 : 5;

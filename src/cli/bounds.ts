@@ -15,14 +15,15 @@ const USAGE = `lipvae bounds: the paper's certificates (Theorem 1, Lemma 2, Theo
 
 usage:
   lipvae bounds --jsonl < queries.jsonl
-  lipvae bounds --bound theorem1 --a A --b B --c C --r R --dz D --sigmaNorm S --delta D1[,D2,...] [--form F]
-  lipvae bounds --bound lemma2   --a A --b B --c C --r R --dz D --sigmaNorm S --eps E [--form F]
+  lipvae bounds --bound theorem1 --a A --b B --c C --r R --dz D --sigmaNorm S --delta D1[,D2,...] [--sigma-cap K] [--form F]
+  lipvae bounds --bound lemma2   --a A --b B --c C --r R --dz D --sigmaNorm S --eps E [--sigma-cap K] [--form F]
   lipvae bounds --bound theorem3 --a A --b B --r R --dz D (--sigmaNorm S | --sigma S1,...,Sdz) --eps E [--form F]
 
 --jsonl reads one JSON object per line from stdin and writes one per line, in order:
   query:  {"id", "bound": "theorem1"|"lemma2"|"theorem3", "form": "paper"|"tight" (default "paper"),
            "a", "b", "c" (not theorem3), "r", "dz", "eps" (lemma2, theorem3),
-           "sigmaNorm" (or, theorem3 only, "sigma": dz numbers), "delta" (theorem1)}
+           "sigmaNorm" (or, theorem3 only, "sigma": dz numbers), "delta" (theorem1),
+           "sigmaCap" (theorem1, lemma2; optional: a number > 0, default 1, or null for no cap)}
   answer: theorem1 → {"id", "p1", "p2", "probability"}; lemma2, theorem3 → {"id", "m1", "m2", "margin"};
           an invalid query → {"id", "error"}; the other lines are still answered and the exit status is 1.
   Blank lines are skipped. Fields a bound does not use are an error.
@@ -33,7 +34,10 @@ options:
   a, b, c                   Lipschitz constants of decoder, encoder mean, encoder σ (pass M/4 for a
                             sigmoid output); r > 0; dz a positive integer; eps in (0, 1)
   --sigma-norm              same as --sigmaNorm
-  The tight learned-σ bounds (theorem1, lemma2) assume every σ_j ≤ 1 (σ ends in a sigmoid).`;
+  --sigma-cap K|none        theorem1, lemma2: a bound on every σ_j(x) over all inputs (default 1:
+                            lipvae's σ ends in a sigmoid; none = no cap). The tight form uses it and
+                            rejects a sigmaNorm above sqrt(dz)·K; the paper form needs no cap.
+                            Same as --sigmaCap and the JSON field "sigmaCap" (null = none).`;
 
 const NUMBER = /^[+-]?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$/;
 
@@ -90,6 +94,8 @@ const FLAGS = {
   eps: { type: "string" },
   sigmaNorm: { type: "string" },
   "sigma-norm": { type: "string" },
+  sigmaCap: { type: "string" },
+  "sigma-cap": { type: "string" },
   sigma: { type: "string" },
   delta: { type: "string" },
 } as const;
@@ -107,6 +113,11 @@ function queryFromFlags(values: FlagValues): { base: Record<string, unknown>; de
     const text = values[key];
     if (text !== undefined) base[key] = parseNumber(key, text);
   }
+  if (values.sigmaCap !== undefined && values["sigma-cap"] !== undefined) {
+    throw new UsageError("give --sigmaCap or --sigma-cap, not both");
+  }
+  const sigmaCap = values.sigmaCap ?? values["sigma-cap"];
+  if (sigmaCap !== undefined) base.sigmaCap = /^(none|null|\+?Infinity)$/.test(sigmaCap.trim()) ? null : parseNumber("sigma-cap", sigmaCap);
   const sigmaNorm = values.sigmaNorm ?? values["sigma-norm"];
   if (sigmaNorm !== undefined) base.sigmaNorm = parseNumber("sigmaNorm", sigmaNorm);
   if (values.sigma !== undefined) base.sigma = parseList("sigma", values.sigma);

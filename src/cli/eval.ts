@@ -9,7 +9,7 @@ import { LipvaeError } from "../errors.js";
 import { datasets, isDatasetName } from "../data/catalog.js";
 import { type Dataset, loadDataset } from "../data/datasets.js";
 import { writeJsonAtomic } from "../io/atomic.js";
-import { FIGURE_SCALE, writeImageGrid } from "../io/image-grid.js";
+import { FIGURE_SCALE, type GridCaption, writeCaptionedGrid } from "../io/image-grid.js";
 import { loadModel, type LoadedModel } from "../model/store.js";
 import { type EvalResult, evaluate, reconstructionLayout } from "../model/evaluate.js";
 import { libraryVersion } from "../version.js";
@@ -25,7 +25,8 @@ paper and the reference code's check_NLL): the mean continuous-Bernoulli
 log-likelihood log p(x|z) summed over pixels, with one z ~ q(z|x) sample per
 image (KL excluded), and the mean ELBO = LL - KL. Also draws the first 16 test
 images with their reconstructions (${RECONSTRUCTIONS_PNG}) and 64 prior samples
-z ~ N(0, I) decoded (${PRIOR_SAMPLES_PNG}, the paper's Fig 7).
+z ~ N(0, I) decoded (${PRIOR_SAMPLES_PNG}, the paper's Fig 7), each under a caption
+saying what it shows (and, for the reconstructions, which rows are which).
 
 Options:
   --model DIR      model directory (model.json + model.safetensors)
@@ -140,8 +141,9 @@ export function writeEvalOutputs(
 ): EvalRecord {
   mkdirSync(outDir, { recursive: true });
   const grid = reconstructionLayout(r.reconstruction.originals, r.reconstruction.lambda, r.reconstruction.count);
-  writeImageGrid(path.join(outDir, RECONSTRUCTIONS_PNG), grid.images, { columns: grid.columns, scale: FIGURE_SCALE });
-  writeImageGrid(path.join(outDir, PRIOR_SAMPLES_PNG), r.prior.lambda, { columns: 8, scale: FIGURE_SCALE });
+  const captions = evalCaptions(model, r, info.seed, grid.columns);
+  writeCaptionedGrid(path.join(outDir, RECONSTRUCTIONS_PNG), grid.images, { columns: grid.columns, scale: FIGURE_SCALE }, captions.reconstructions);
+  writeCaptionedGrid(path.join(outDir, PRIOR_SAMPLES_PNG), r.prior.lambda, { columns: 8, scale: FIGURE_SCALE }, captions.priorSamples);
   const record: EvalRecord = {
     format: "lipvae-eval",
     formatVersion: 1,
@@ -159,6 +161,28 @@ export function writeEvalOutputs(
   };
   writeJsonAtomic(path.join(outDir, EVAL_JSON), record);
   return record;
+}
+
+/** Captions of the two eval figures: what they show, the model, the seed; which grid rows are inputs. */
+export function evalCaptions(model: LoadedModel, r: EvalResult, seed: number, columns: number): { reconstructions: GridCaption; priorSamples: GridCaption } {
+  const name = path.basename(path.resolve(model.dir));
+  const count = r.reconstruction.count;
+  const pairRows = Math.ceil(count / columns);
+  return {
+    reconstructions: {
+      title: `Reconstructions of the first ${count} test images`,
+      notes: [`model ${name}; each recon(x) is one sample g(z), z ~ q(z|x); seed ${seed}`],
+      rows: Array.from({ length: 2 * pairRows }, (_, k) => {
+        if (k % 2 === 1) return ["recon(x)"];
+        const lo = (k / 2) * columns, hi = Math.min(count, lo + columns) - 1;
+        return ["x", lo === hi ? `image ${lo}` : `images ${lo}–${hi}`];
+      }),
+    },
+    priorSamples: {
+      title: `${r.prior.count} prior samples g(z), z ~ N(0, I)`,
+      notes: [`model ${name}; seed ${seed} (the paper's Fig 7)`],
+    },
+  };
 }
 
 function printSummary(log: (line: string) => void, modelDir: string, outDir: string, title: string, model: LoadedModel, r: EvalRecord): void {

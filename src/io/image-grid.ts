@@ -1,7 +1,11 @@
 // Tiles a batch of small grayscale images (floats in [0,1], e.g. MNIST
-// reconstructions or prior samples) into one PNG, like torchvision's make_grid.
+// reconstructions or prior samples) into one PNG, like torchvision's make_grid,
+// optionally under a caption: a title, what each column and row is. Captions
+// are SVG text rendered by resvg around the unchanged grid, embedded as a PNG.
 import { LipvaeError } from "../errors.js";
-import { type RasterImage, unitToByte, writePng } from "./png.js";
+import { writeFileAtomic } from "./atomic.js";
+import { type RasterImage, encodePng, unitToByte, writePng } from "./png.js";
+import { FIGURE_FONT, escapeXml, svgToPng, textWidth } from "./svg-png.js";
 
 /** Magnification the commands use for their image figures. */
 export const FIGURE_SCALE = 3;
@@ -20,6 +24,11 @@ export interface GridOptions {
   scale?: number;
 }
 
+function gridShape(count: number, opts: GridOptions): { columns: number; gridRows: number } {
+  const columns = Math.max(1, Math.min(count, opts.columns ?? Math.ceil(Math.sqrt(count))));
+  return { columns, gridRows: Math.ceil(count / columns) };
+}
+
 /** Lays out images (n × rows·cols row-major floats) as a grayscale raster. */
 export function tileImages(images: Float32Array, opts: GridOptions = {}): RasterImage {
   const rows = opts.rows ?? 28;
@@ -30,8 +39,7 @@ export function tileImages(images: Float32Array, opts: GridOptions = {}): Raster
     throw new LipvaeError(`image grid: ${images.length} values is not a whole, non-zero number of ${rows}×${cols} images`);
   }
   const count = images.length / size;
-  const columns = Math.max(1, Math.min(count, opts.columns ?? Math.ceil(Math.sqrt(count))));
-  const gridRows = Math.ceil(count / columns);
+  const { columns, gridRows } = gridShape(count, opts);
   const width = columns * cols + (columns + 1) * gap;
   const height = gridRows * rows + (gridRows + 1) * gap;
   const data = new Uint8Array(width * height).fill(unitToByte(opts.gapValue ?? 0.5));
@@ -63,4 +71,98 @@ function magnify(img: RasterImage, scale: number): RasterImage {
 /** Writes the grid PNG atomically. */
 export function writeImageGrid(file: string, images: Float32Array, opts?: GridOptions): void {
   writePng(file, tileImages(images, opts));
+}
+
+/** What a figure's caption says. Every field but the title is optional. */
+export interface GridCaption {
+  /** One line above everything (bold). */
+  title: string;
+  /** Lines under the title: settings, how to read the figure. */
+  notes?: string[];
+  /** One label per grid column, centred above it. */
+  columns?: string[];
+  /** Per grid row, the lines drawn to its left (e.g. the image index and its ‖δ‖). */
+  rows?: string[][];
+}
+
+/** Where the caption put things, in output pixels. */
+export interface CaptionLayout {
+  width: number;
+  height: number;
+  /** Top-left corner of the grid: the bands above and to the left of it. */
+  gridX: number;
+  gridY: number;
+}
+
+const PAD = 10;
+const TITLE_SIZE = 16;
+const NOTE_SIZE = 12;
+const LABEL_SIZE = 13;
+const LINE = 1.3; // line height as a multiple of the font size
+
+/**
+ * The captioned figure as an SVG document: the grid (tiled as tileImages
+ * does, embedded as a PNG and drawn pixel for pixel) with the caption's text
+ * around it. Sizes are output pixels: render at zoom 1.
+ */
+export function captionedGridSvg(images: Float32Array, opts: GridOptions, caption: GridCaption): { svg: string; layout: CaptionLayout } {
+  const grid = tileImages(images, opts);
+  const count = images.length / ((opts.rows ?? 28) * (opts.cols ?? 28));
+  const { columns, gridRows } = gridShape(count, opts);
+  const scale = opts.scale ?? 1, gap = (opts.gap ?? 2) * scale;
+  const cellWidth = (opts.cols ?? 28) * scale, cellHeight = (opts.rows ?? 28) * scale;
+  if (caption.columns && caption.columns.length !== columns) {
+    throw new LipvaeError(`image grid caption: ${caption.columns.length} column labels for ${columns} columns`);
+  }
+  if (caption.rows && caption.rows.length !== gridRows) {
+    throw new LipvaeError(`image grid caption: ${caption.rows.length} row labels for ${gridRows} rows`);
+  }
+  const notes = caption.notes ?? [];
+  const rowLines = caption.rows ?? [];
+  const labelWidth = Math.max(0, ...rowLines.flat().map((line) => textWidth(line, LABEL_SIZE)));
+  const gridX = labelWidth > 0 ? Math.ceil(labelWidth) + 2 * PAD : 0;
+  let y = PAD + TITLE_SIZE;
+  const text: string[] = [];
+  const line = (x: number, baseline: number, size: number, content: string, extra = "") =>
+    text.push(`<text x="${x}" y="${baseline.toFixed(1)}" font-size="${size}"${extra}>${escapeXml(content)}</text>`);
+  line(PAD, y, TITLE_SIZE, caption.title, ` font-weight="bold"`);
+  for (const note of notes) {
+    y += NOTE_SIZE * LINE;
+    line(PAD, y, NOTE_SIZE, note, ` fill="#444"`);
+  }
+  if (caption.columns) {
+    y += LABEL_SIZE * LINE + 4;
+    caption.columns.forEach((label, k) => line(gridX + gap + k * (cellWidth + gap) + cellWidth / 2, y, LABEL_SIZE, label, ` text-anchor="middle"`));
+  }
+  const gridY = Math.ceil(y + PAD / 2);
+  rowLines.forEach((lines, r) => {
+    const middle = gridY + gap + r * (cellHeight + gap) + cellHeight / 2;
+    const first = middle - ((lines.length - 1) * LABEL_SIZE * LINE) / 2 + LABEL_SIZE * 0.35;
+    lines.forEach((content, i) => line(gridX - PAD, first + i * LABEL_SIZE * LINE, LABEL_SIZE, content, ` text-anchor="end"`));
+  });
+  const textRight = Math.max(
+    textWidth(caption.title, TITLE_SIZE, "bold"),
+    ...notes.map((note) => textWidth(note, NOTE_SIZE)),
+  ) + 2 * PAD;
+  const width = Math.max(gridX + grid.width, Math.ceil(textRight));
+  const height = gridY + grid.height;
+  const png = Buffer.from(encodePng(grid)).toString("base64");
+  const svg = [
+    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}">`,
+    `<rect width="${width}" height="${height}" fill="white"/>`,
+    `<g font-family="${FIGURE_FONT}" fill="#222">`,
+    ...text,
+    `</g>`,
+    // optimizeSpeed: nearest neighbour, so the grid's pixels reach the PNG unchanged
+    `<image x="${gridX}" y="${gridY}" width="${grid.width}" height="${grid.height}" image-rendering="optimizeSpeed" href="data:image/png;base64,${png}"/>`,
+    `</svg>`,
+  ].join("\n");
+  return { svg, layout: { width, height, gridX, gridY } };
+}
+
+/** Writes the grid PNG with its caption atomically; returns where the grid went. */
+export function writeCaptionedGrid(file: string, images: Float32Array, opts: GridOptions, caption: GridCaption): CaptionLayout {
+  const { svg, layout } = captionedGridSvg(images, opts, caption);
+  writeFileAtomic(file, svgToPng(svg, 1));
+  return layout;
 }
