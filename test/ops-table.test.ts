@@ -188,4 +188,33 @@ test("a NaN input reaches the output and a NaN upstream gradient reaches every i
   }
 });
 
+test("±Inf inputs give the mathematical limits (values and gradients), not NaN", () => {
+  const inf = Infinity;
+  for (const dtype of ["f64", "f32"] as DType[]) {
+    const unary: [string, (x: Tensor) => Tensor, number[], number[], number[]][] = [
+      // name, op, inputs, expected values, expected gradients (of sum)
+      ["exp", ops.exp, [-inf, 0], [0, 1], [0, 1]],
+      ["sigmoid", ops.sigmoid, [-inf, inf], [0, 1], [0, 0]],
+      ["softplus", ops.softplus, [-inf, inf], [0, inf], [0, 1]],
+      ["logSigmoid", ops.logSigmoid, [-inf, inf], [-inf, 0], [1, 0]],
+      ["relu", ops.relu, [-inf, inf], [0, inf], [0, 1]],
+      ["log", ops.log, [0, inf], [-inf, inf], [inf, 0]],
+      ["groupsort", (x) => ops.groupsort(x, 2), [inf, -inf], [-inf, inf], [1, 1]],
+    ];
+    for (const [name, op, inputs, values, grads] of unary) {
+      tidy(() => {
+        const x = requireGrad(tensor(inputs, [1, 2], dtype));
+        const y = op(x);
+        const [g] = grad(ops.sum(y), [x]);
+        assert.equal(y.toArray(), values, `${name} (${dtype}) values`);
+        assert.equal(g.toArray(), grads, `${name} (${dtype}) gradients`);
+      });
+    }
+    tidy(() => {
+      const y = ops.matmul(tensor([inf, 1], [1, 2], dtype), tensor([1, 2], [2, 1], dtype));
+      assert.equal(y.toArray(), [inf], `matmul (${dtype}) keeps +Inf`);
+    });
+  }
+});
+
 test.run();

@@ -20,7 +20,7 @@ const TOP_FILES = new Set([MODEL_JSON, MODEL_WEIGHTS, CHECKPOINT_FILE, "export.s
 /** Default output folders of eval, attack and margin, with the names written into each. */
 const SUBDIRS: Record<string, RegExp> = {
   eval: /^(eval\.json|reconstructions\.png|prior-samples\.png)$/,
-  attack: /^(attack\.json|(latent|max-damage)(-soft)?-r[^/]+\.png)$/,
+  attack: /^(attack\.json|(latent|max-damage)(-soft|-sphere)?-r[^/]+\.(png|json))$/,
   margin: /^(margins\.json|margin-histogram\.(svg|png))$/,
 };
 
