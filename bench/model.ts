@@ -1,12 +1,15 @@
-// Model-level benchmarks on the build the library selects: one max-damage
-// attack step and one image through Algorithm 2 (the training-step rows are
-// in train.ts). The model is a randomly initialised paper-size VAE with its
+// Model-level benchmarks on the build the library selects: inference of 1000
+// images as `lipvae eval` runs it, one max-damage attack step and one image
+// through Algorithm 2 (the training-step rows are in train.ts). The model is a randomly initialised paper-size VAE with its
 // effective weights frozen at K = 50 (as for evaluation), so no trained file
 // is needed; the pixels are a fixed pseudo-random image.
 import { engine } from "../src/engine/engine.js";
 import { stream } from "../src/engine/random.js";
 import { PAPER_DEFAULTS } from "../src/model/config.js";
-import { VAE } from "../src/model/vae.js";
+import { VAE, normalNoise } from "../src/model/vae.js";
+import { sliceRows } from "../src/model/train.js";
+import { tidy } from "../src/engine/tensor.js";
+import { noGrad } from "../src/engine/tape.js";
 import { attackModel } from "../src/attacks/model.js";
 import { DEFAULT_MAX_DAMAGE, maxDamageProblem } from "../src/attacks/max-damage.js";
 import { initialDelta } from "../src/attacks/optimise.js";
@@ -19,11 +22,34 @@ const NET_MACS = 784 * 512 + 512 * 512 + 512 * 10;
 export async function modelBenchmarks(quick: boolean, only: RegExp | null): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const want = (name: string) => !only || only.test(name);
-  if (!want("attack.step.b25") && !want("margin.image")) return rows;
+  if (!want("infer.1000") && !want("attack.step.b25") && !want("margin.image")) return rows;
   const build = engine().build;
   const model = attackModel(new VAE(PAPER_DEFAULTS, 0), PAPER_DEFAULTS.bjorck.finetuneIters);
   const n = model.n, rand = stream(0, "bench.model");
   const image = Float32Array.from({ length: n }, () => rand.uniform());
+
+  if (want("infer.1000")) {
+    // The loop of evaluate() (src/model/evaluate.ts): weights frozen once (above, not
+    // timed), batches of 500, ELBO terms per image (encode, sample, decode,
+    // continuous-Bernoulli log-likelihood, KL), no gradients.
+    const count = 1000, batch = 500, dz = model.dz;
+    const images = Float32Array.from({ length: count * n }, () => rand.uniform());
+    const logLik = new Float64Array(count), kl = new Float64Array(count);
+    const noise = stream(0, "bench.infer");
+    const run = () => noGrad(() => tidy(() => {
+      for (let start = 0; start < count; start += batch) {
+        tidy(() => {
+          const terms = model.vae.elbo(sliceRows(images, start, batch, n), normalNoise(batch, dz, noise), model.weights);
+          logLik.set(terms.logLik.data, start);
+          kl.set(terms.kl.data, start);
+        });
+      }
+      return null;
+    }));
+    const row = measure("infer.1000", build, 2 * count * NET_MACS * 3, run, quick ? { minRuns: 3, minTimeMs: 0, warmup: 1 } : { minRuns: 10, minTimeMs: 500 });
+    row.note = "eval loop: 1000 images in batches of 500, ELBO terms, no grad, Björck (K = 50) computed once outside";
+    rows.push(row);
+  }
 
   if (want("attack.step.b25")) {
     const B = 25, x = new Float32Array(B * n);

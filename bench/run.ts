@@ -1,17 +1,34 @@
-// `npm run bench [-- --json FILE] [--quick] [--only REGEX]`
+// `npm run bench [-- --json FILE] [--quick] [--only REGEX] [--compare pytorch] [--write-docs]`
 //
 // Kernel rows run on both WASM builds in this one process; model rows run on
 // the build the library selects. Every ratio in the table (of peak, between
-// builds) comes from this single run.
+// builds, against PyTorch) comes from this single run. With --compare pytorch,
+// bench/pytorch_baseline.py times the same steps in PyTorch right after ours
+// (bench/compare.ts) and docs/performance.md is rewritten from the run.
 
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import os from "node:os";
+import path from "node:path";
 import { instantiate, relaxedUsable } from "../src/engine/wasm.js";
+import { engine } from "../src/engine/engine.js";
+import { projectRoot } from "../src/paths.js";
 import { type BenchRow, formatTable } from "./harness.js";
 import { kernelBenchmarks } from "./kernels.js";
 import { modelBenchmarks } from "./model.js";
 import { trainBenchmarks } from "./train.js";
+import { type Comparison, comparePytorch, formatComparison, performanceDoc } from "./compare.js";
+
+const USAGE = `usage: npm run bench -- [--json FILE] [--quick] [--only REGEX] [--compare pytorch] [--write-docs]
+
+  --json FILE              also write the rows (and the comparison) as JSON
+  --quick                  fewer repetitions (smoke test)
+  --only REGEX             run only rows whose name matches (simd.peak always runs with --compare)
+  --compare pytorch        time the same steps in PyTorch in this run (bench/pytorch_baseline.py,
+                           at 1 and 2 threads) and rewrite docs/performance.md from the run
+  --python PATH            the Python to use for --compare (default: LIPVAE_PYTHON, python3, /usr/bin/python3)
+  --compare-timeout SEC    give up on the PyTorch process after SEC seconds (default 1800, 900 with --quick)
+  --write-docs             rewrite docs/performance.md from this run even without PyTorch`;
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -19,33 +36,68 @@ async function main(): Promise<number> {
       json: { type: "string" },
       quick: { type: "boolean", default: false },
       only: { type: "string" },
+      compare: { type: "string" },
+      python: { type: "string" },
+      "compare-timeout": { type: "string" },
+      "write-docs": { type: "boolean", default: false },
       help: { type: "boolean", short: "h", default: false },
     },
   });
   if (values.help) {
-    console.log("usage: npm run bench -- [--json FILE] [--quick] [--only REGEX]\n\n" +
-      "  --json FILE   also write the rows as JSON\n  --quick       fewer repetitions (smoke test)\n" +
-      "  --only REGEX  run only rows whose name matches");
+    console.log(USAGE);
     return 0;
   }
+  if (values.compare !== undefined && values.compare !== "pytorch") {
+    console.error(`--compare: unknown baseline '${values.compare}' (only 'pytorch')\n\n${USAGE}`);
+    return 2;
+  }
+  const compare = values.compare === "pytorch";
+  const timeoutSec = values["compare-timeout"] !== undefined ? Number(values["compare-timeout"]) : values.quick ? 900 : 1800;
+  if (!(timeoutSec > 0)) {
+    console.error(`--compare-timeout: expected a positive number of seconds (got ${values["compare-timeout"]})`);
+    return 2;
+  }
   const only = values.only ? new RegExp(values.only) : null;
+  // The comparison reports fractions of simd.peak, so it is measured whatever --only says.
+  const kernelOnly = only && (compare || values["write-docs"]) ? new RegExp(`(?:${only.source})|^simd\\.peak$`) : only;
   const rows: BenchRow[] = [];
   const builds = relaxedUsable() ? (["simd", "relaxed"] as const) : (["simd"] as const);
   for (const build of builds) {
     process.stderr.write(`kernels on the ${build} build...\n`);
-    rows.push(...kernelBenchmarks(instantiate(build), values.quick, only));
+    rows.push(...kernelBenchmarks(instantiate(build), values.quick, kernelOnly));
   }
   process.stderr.write("training steps...\n");
   rows.push(...trainBenchmarks(values.quick, only));
-  process.stderr.write("attacks and margins...\n");
+  process.stderr.write("inference, attacks and margins...\n");
   rows.push(...(await modelBenchmarks(values.quick, only)));
 
-  console.log(`lipvae bench: node ${process.version}, ${os.cpus()[0]?.model ?? "cpu"} x${os.cpus().length}, ` +
-    `builds: ${builds.join(", ")}`);
+  const cpu = os.cpus()[0]?.model ?? "cpu", cores = os.cpus().length;
+  let comparison: Comparison | null = null;
+  if (compare || values["write-docs"]) {
+    comparison = await comparePytorch(rows, engine().build, compare
+      ? { quick: values.quick, only, checkFiles: [], timeoutMs: timeoutSec * 1000, python: values.python }
+      : null);
+  }
+
+  console.log(`lipvae bench: node ${process.version}, ${cpu} x${cores}, builds: ${builds.join(", ")}`);
   console.log(formatTable(rows));
+  if (comparison) console.log("\n" + formatComparison(comparison));
   if (values.json) {
-    writeFileSync(values.json, JSON.stringify({ node: process.version, cpu: os.cpus()[0]?.model, rows }, null, 2) + "\n");
+    writeFileSync(values.json, JSON.stringify({ node: process.version, cpu, rows, ...(comparison ? { compare: comparison } : {}) }, null, 2) + "\n");
     console.log(`\nwrote ${values.json}`);
+  }
+  // A comparison whose PyTorch side is missing does not overwrite the page unless asked to.
+  if (comparison && (values["write-docs"] || comparison.skipped === null)) {
+    const doc = path.join(projectRoot, "docs", "performance.md");
+    const command = process.env.npm_lifecycle_event === "bench"
+      ? `npm run bench -- ${process.argv.slice(2).join(" ")}`
+      : `node ${path.relative(process.cwd(), process.argv[1]) || process.argv[1]} ${process.argv.slice(2).join(" ")}`;
+    writeFileSync(doc, performanceDoc(comparison, rows, {
+      command: command.trim(), date: new Date(), node: process.version, cpu, cores, quick: values.quick,
+    }));
+    console.log(`wrote ${path.relative(process.cwd(), doc) || doc}`);
+  } else if (comparison && compare) {
+    console.log("docs/performance.md left as it is (no PyTorch columns; --write-docs to write it anyway)");
   }
   return 0;
 }

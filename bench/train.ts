@@ -12,7 +12,7 @@ import { type BenchRow, measure } from "./harness.js";
 import { bjorckFlops } from "./kernels.js";
 
 /** Network FLOPs of one step at batch B: forward 2*B*params, backward about twice that. */
-function networkFlops(batch: number): number {
+export function networkFlops(batch: number): number {
   const macs = 2 * (784 * 512 + 512 * 512 + 512 * 10) + (10 * 512 + 512 * 512 + 512 * 784);
   return 3 * 2 * batch * macs;
 }
@@ -22,6 +22,7 @@ export function trainBenchmarks(quick: boolean, only: RegExp | null): BenchRow[]
   const build = engine().build;
   const cases: { name: string; config: ModelConfig; iters: number; runs: number }[] = [
     { name: "train.step.b128.k3", config: PAPER_DEFAULTS, iters: 3, runs: quick ? 2 : 10 },
+    { name: "train.step.b128.k15", config: PAPER_DEFAULTS, iters: 15, runs: quick ? 1 : 3 },
     { name: "train.step.b128.k50", config: PAPER_DEFAULTS, iters: 50, runs: quick ? 1 : 3 },
     { name: "train.step.standard.b128", config: { ...PAPER_DEFAULTS, kind: "standard" }, iters: 0, runs: quick ? 3 : 20 },
   ];

@@ -1,0 +1,408 @@
+// `npm run bench -- --compare pytorch`: PyTorch beside us, in the same run.
+//
+// bench/pytorch_baseline.py builds the same models in PyTorch and times the
+// same steps at 1 and at 2 threads; this file finds a Python with torch, runs
+// the script (with a timeout), parses its JSON lines, runs the same-model check
+// (our initial weights, input and noise exported as safetensors; the script
+// recomputes loss and gradients) and formats the comparison: the table, the
+// `compare` section of --json and docs/performance.md.
+
+import { spawn, spawnSync } from "node:child_process";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { projectRoot } from "../src/paths.js";
+import { tidy, tensor } from "../src/engine/tensor.js";
+import { grad, noGrad } from "../src/engine/tape.js";
+import { stream } from "../src/engine/random.js";
+import { encodeSafetensors } from "../src/io/safetensors.js";
+import { PAPER_DEFAULTS, type ModelConfig } from "../src/model/config.js";
+import { VAE, normalNoise } from "../src/model/vae.js";
+import { type BenchRow, formatTable } from "./harness.js";
+
+/** Our rows that have a PyTorch counterpart of the same name (bench/pytorch_baseline.py). */
+export const COMPARED_ROWS = [
+  "train.step.b128.k3", "train.step.b128.k15", "train.step.b128.k50",
+  "train.step.standard.b128", "infer.1000", "attack.step.b25",
+] as const;
+
+export const INSTALL_HINT = "apt-get update && apt-get install -y python3-torch libopenblas0-openmp";
+export const SCRIPT = path.join(projectRoot, "bench", "pytorch_baseline.py");
+
+export interface TorchEnv {
+  python: string;
+  executable: string;
+  torch: string;
+  blas: {
+    name: string; variant: string; version: string | null; config: string | null;
+    corename: string | null; libraries: string[]; torchBuildBlasInfo: string | null;
+  };
+  env: Record<string, string>;
+  warnings: string[];
+  params: Record<string, number>;
+}
+
+export interface TorchRow { name: string; threads: number; median: number; min: number; max: number; n: number; blasThreads: number | null }
+
+export interface TorchCheck {
+  file: string; kind: string; iters: number; params: number; loss: number; loss64: number;
+  gradMaxRelErr?: number; gradWorst?: string;
+  gradOursVs64?: number; gradOursVs64Worst?: string; gradTorchVs64?: number; gradTorchVs64Worst?: string;
+}
+
+/** Our side of one same-model check case. */
+export interface CheckCase { file: string; kind: string; iters: number; params: number; loss: number; withGrad: boolean }
+
+export interface CheckResult extends CheckCase {
+  torchParams: number; torchLoss: number; torchLoss64: number;
+  /** |ours − torch| / |torch| for the f32 losses. */
+  lossRelDiff: number;
+  /** |ours − torch f64| / |torch f64|: the f64 PyTorch loss referees the two f32 ones. */
+  lossRelDiff64: number;
+  /** Max over parameter tensors of max|g_a − g_b| / max|g_b| (absent without gradients). */
+  gradMaxRelErr?: number;
+  gradWorst?: string;
+  gradOursVs64?: number;
+  gradTorchVs64?: number;
+}
+
+export interface CompareRow {
+  name: string;
+  ours: number | null;
+  torch1: number | null;
+  torch2: number | null;
+  /** Thread count of the faster PyTorch setting for this row. */
+  bestThreads: number | null;
+  /** ours / faster PyTorch (< 1: we are faster). */
+  ratio: number | null;
+  gflops: number | null;
+  /** Our GFLOP/s as a fraction of 2 × simd.peak (both cores' WASM f32x4 ceiling). */
+  ofPeak2: number | null;
+}
+
+export interface Comparison {
+  target: "pytorch";
+  /** Why the PyTorch columns are missing, when they are. */
+  skipped: string | null;
+  python: string | null;
+  torch: TorchEnv | null;
+  /** simd.peak (GFLOP/s, one core) of the build the model rows ran on. */
+  peak: number | null;
+  peakBuild: string;
+  rows: CompareRow[];
+  checks: CheckResult[];
+  pytorchRows: TorchRow[];
+}
+
+// --------------------------------------------------------------------------- finding Python
+
+/** The first interpreter that imports torch: --python / LIPVAE_PYTHON, else python3, else /usr/bin/python3 (Debian's). */
+export function findPython(explicit?: string): { python: string } | { missing: string } {
+  const wanted = explicit ?? process.env.LIPVAE_PYTHON;
+  const candidates = wanted ? [wanted] : ["python3", "/usr/bin/python3"];
+  const tried: string[] = [];
+  for (const py of candidates) {
+    const probe = spawnSync(py, ["-c", "import torch, sys; print(torch.__version__)"], { encoding: "utf8", timeout: 120_000 });
+    if (probe.error) {
+      tried.push(`${py}: ${(probe.error as NodeJS.ErrnoException).code === "ENOENT" ? "not found" : probe.error.message}`);
+    } else if (probe.status === 0) {
+      return { python: py };
+    } else {
+      const last = (probe.stderr ?? "").trim().split("\n").pop() ?? "";
+      tried.push(`${py}: ${probe.signal ? `killed by ${probe.signal}` : last || `exit ${probe.status}`}`);
+    }
+  }
+  return {
+    missing: `no Python with torch (${tried.join("; ")}).\n` +
+      `  Install Debian's PyTorch with its OpenBLAS:  ${INSTALL_HINT}\n` +
+      "  (it installs for /usr/bin/python3; another interpreter: --python PATH or LIPVAE_PYTHON=PATH)",
+  };
+}
+
+// --------------------------------------------------------------------------- running the script
+
+export interface RunOptions { quick: boolean; only: RegExp | null; checkFiles: string[]; timeoutMs: number }
+
+export interface TorchOutput { env: TorchEnv; rows: TorchRow[]; checks: TorchCheck[] }
+
+/** Runs bench/pytorch_baseline.py; stderr streams through (progress), stdout is parsed. Rejects with a clear message. */
+export function runPytorch(python: string, opts: RunOptions): Promise<TorchOutput> {
+  const args = [SCRIPT, ...(opts.quick ? ["--quick"] : []), ...(opts.only ? ["--only", opts.only.source] : []),
+    ...opts.checkFiles.flatMap((f) => ["--check", f])];
+  return new Promise((resolve, reject) => {
+    const child = spawn(python, args, { stdio: ["ignore", "pipe", "pipe"] });
+    let out = "", errTail = "", timedOut = false;
+    child.stdout.setEncoding("utf8").on("data", (d: string) => { out += d; });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      process.stderr.write(d);
+      errTail = (errTail + d).slice(-4000);
+    });
+    const timer = setTimeout(() => {
+      timedOut = true;
+      child.kill("SIGTERM");
+      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
+    }, opts.timeoutMs);
+    child.on("error", (e) => { clearTimeout(timer); reject(new Error(`cannot start ${python}: ${e.message}`)); });
+    child.on("close", (code, signal) => {
+      clearTimeout(timer);
+      const tail = errTail.trim().split("\n").slice(-8).join("\n");
+      if (timedOut) return reject(new Error(`${path.basename(SCRIPT)} timed out after ${opts.timeoutMs / 1000} s (--compare-timeout SECONDS to raise it)`));
+      if (code !== 0) return reject(new Error(`${python} ${path.basename(SCRIPT)} failed (${signal ? `signal ${signal}` : `exit ${code}`}):\n${tail}`));
+      let env: TorchEnv | null = null, done = false;
+      const rows: TorchRow[] = [], checks: TorchCheck[] = [];
+      for (const line of out.split("\n")) {
+        if (!line.trim().startsWith("{")) continue;
+        let obj: { type?: string } & Record<string, unknown>;
+        try { obj = JSON.parse(line); } catch { continue; }
+        if (obj.type === "env") env = obj as unknown as TorchEnv;
+        else if (obj.type === "row") rows.push(obj as unknown as TorchRow);
+        else if (obj.type === "check") checks.push(obj as unknown as TorchCheck);
+        else if (obj.type === "done") done = true;
+      }
+      if (!env || !done) return reject(new Error(`${path.basename(SCRIPT)} ended without its ${env ? "done" : "env"} line:\n${tail}`));
+      resolve({ env, rows, checks });
+    });
+  });
+}
+
+// --------------------------------------------------------------------------- same-model check (our side)
+
+/**
+ * Writes one safetensors file per case into dir: our initial parameters (seed 0),
+ * a fixed input batch and noise, and (with gradients) our gradients as "grad.<name>";
+ * metadata: kind, iters, our loss.
+ */
+export function writeCheckCases(dir: string): CheckCase[] {
+  const cases: { kind: ModelConfig["kind"]; iters: number; withGrad: boolean }[] = [
+    { kind: "lipschitz", iters: PAPER_DEFAULTS.bjorck.trainIters, withGrad: true },
+    { kind: "lipschitz", iters: PAPER_DEFAULTS.bjorck.finetuneIters, withGrad: false },
+    { kind: "standard", iters: 0, withGrad: true },
+  ];
+  const rand = stream(0, "bench.check");
+  const B = 128, n = PAPER_DEFAULTS.inputDim, dz = PAPER_DEFAULTS.latentDim;
+  const xData = Float32Array.from({ length: B * n }, () => rand.uniform());
+  const noiseData = Float32Array.from(normalNoise(B, dz, rand).data);
+  return cases.map((c) => {
+    const vae = new VAE({ ...PAPER_DEFAULTS, kind: c.kind }, 0);
+    const named = vae.namedParameters();
+    const tensors: Record<string, { shape: number[]; data: Float32Array }> = {
+      x: { shape: [B, n], data: xData }, noise: { shape: [B, dz], data: noiseData },
+    };
+    for (const [name, t] of named) tensors[name] = { shape: [...t.shape], data: Float32Array.from(t.data) };
+    const loss = tidy(() => {
+      const run = () => {
+        const { loss } = vae.elbo(tensor(xData, [B, n]), tensor(noiseData, [B, dz]), vae.effectiveWeights(c.iters));
+        if (c.withGrad) {
+          grad(loss, named.map(([, t]) => t)).forEach((g, i) => {
+            tensors[`grad.${named[i][0]}`] = { shape: [...g.shape], data: Float32Array.from(g.data) };
+          });
+        }
+        return loss.data[0];
+      };
+      return c.withGrad ? run() : noGrad(run);
+    });
+    const file = path.join(dir, `${c.kind}-k${c.iters}.safetensors`);
+    writeFileSync(file, encodeSafetensors(tensors, { kind: c.kind, iters: String(c.iters), loss: String(loss) }));
+    const params = named.reduce((s, [, t]) => s + t.data.length, 0);
+    return { file, kind: c.kind, iters: c.iters, params, loss, withGrad: c.withGrad };
+  });
+}
+
+function checkResults(cases: CheckCase[], torchChecks: TorchCheck[]): CheckResult[] {
+  return cases.flatMap((c) => {
+    const t = torchChecks.find((tc) => tc.file === path.basename(c.file));
+    if (!t) return [];
+    return [{
+      ...c, file: path.basename(c.file), torchParams: t.params, torchLoss: t.loss, torchLoss64: t.loss64,
+      lossRelDiff: Math.abs(c.loss - t.loss) / Math.abs(t.loss),
+      lossRelDiff64: Math.abs(c.loss - t.loss64) / Math.abs(t.loss64),
+      gradMaxRelErr: t.gradMaxRelErr, gradWorst: t.gradWorst, gradOursVs64: t.gradOursVs64, gradTorchVs64: t.gradTorchVs64,
+    }];
+  });
+}
+
+// --------------------------------------------------------------------------- the comparison
+
+export interface CompareOptions extends RunOptions { python?: string }
+
+/** Runs the PyTorch side (or explains why not) and joins it with our rows. Never throws for a missing or failing PyTorch. */
+export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: CompareOptions | null): Promise<Comparison> {
+  const peakRow = ours.find((r) => r.name === "simd.peak" && r.build === peakBuild);
+  const base: Comparison = {
+    target: "pytorch", skipped: null, python: null, torch: null, peak: peakRow?.gflops ?? null, peakBuild,
+    rows: [], checks: [], pytorchRows: [],
+  };
+  const found: { python: string } | { missing: string } = opts ? findPython(opts.python) : { missing: "not requested (add --compare pytorch)" };
+  let output: TorchOutput | null = null;
+  if ("missing" in found) {
+    base.skipped = found.missing;
+  } else if (opts) {
+    base.python = found.python;
+    const dir = mkdtempSync(path.join(os.tmpdir(), "lipvae-compare-"));
+    try {
+      process.stderr.write("same-model check: exporting our initial weights...\n");
+      const cases = writeCheckCases(dir);
+      process.stderr.write(`PyTorch baseline (${found.python} ${path.relative(process.cwd(), SCRIPT)})...\n`);
+      output = await runPytorch(found.python, { ...opts, checkFiles: cases.map((c) => c.file) });
+      base.checks = checkResults(cases, output.checks);
+    } catch (e) {
+      base.skipped = `the PyTorch baseline failed: ${(e as Error).message}`;
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  }
+  if (output) {
+    base.torch = output.env;
+    base.pytorchRows = output.rows;
+  }
+  for (const name of COMPARED_ROWS) {
+    const mine = ours.find((r) => r.name === name);
+    const t1 = base.pytorchRows.find((r) => r.name === name && r.threads === 1)?.median ?? null;
+    const t2 = base.pytorchRows.find((r) => r.name === name && r.threads === 2)?.median ?? null;
+    if (!mine && t1 === null && t2 === null) continue;
+    const best = t1 !== null && (t2 === null || t1 <= t2) ? t1 : t2;
+    const gflops = mine?.gflops ?? null;
+    base.rows.push({
+      name, ours: mine?.median ?? null, torch1: t1, torch2: t2,
+      bestThreads: best === null ? null : best === t1 ? 1 : 2,
+      ratio: mine && best !== null ? mine.median / best : null,
+      gflops, ofPeak2: gflops !== null && base.peak ? gflops / (2 * base.peak) : null,
+    });
+  }
+  return base;
+}
+
+// --------------------------------------------------------------------------- output
+
+const ms = (v: number | null) => (v === null ? "-" : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+function tableCells(c: Comparison): { header: string[]; body: string[][] } {
+  const withTorch = c.skipped === null;
+  const header = ["row", "ours ms", ...(withTorch ? ["PyTorch 1 thread", "PyTorch 2 threads", "ours / faster PyTorch"] : []),
+    "our GFLOP/s", "of 2x simd.peak"];
+  const body = c.rows.map((r) => [
+    r.name, ms(r.ours),
+    ...(withTorch ? [ms(r.torch1), ms(r.torch2), r.ratio === null ? "-" : `${r.ratio.toFixed(2)} (${r.bestThreads}T)`] : []),
+    r.gflops === null ? "-" : r.gflops.toFixed(1), r.ofPeak2 === null ? "-" : `${(100 * r.ofPeak2).toFixed(0)}%`,
+  ]);
+  return { header, body };
+}
+
+export function blasSummary(t: TorchEnv): string {
+  const b = t.blas;
+  return `${b.name}${b.version ? ` ${b.version}` : ""}${b.variant ? ` (${b.variant})` : ""}${b.corename ? `, core ${b.corename}` : ""}`;
+}
+
+export function envSummary(t: TorchEnv): string {
+  const vars = Object.entries(t.env).map(([k, v]) => `${k}=${v}`);
+  return vars.length ? vars.join(" ") : "(no OPENBLAS_*/OMP_* variables set)";
+}
+
+function checkLines(c: Comparison): string[] {
+  const e = (v: number | undefined) => (v === undefined ? "-" : v.toExponential(1));
+  return c.checks.map((k) => {
+    const same = k.params === k.torchParams ? `${k.params.toLocaleString("en-US")} parameters on both sides`
+      : `PARAMETER COUNT DIFFERS: ours ${k.params}, PyTorch ${k.torchParams}`;
+    const g = k.gradMaxRelErr === undefined ? ""
+      : `; gradients (max rel. err): ours vs PyTorch ${e(k.gradMaxRelErr)}, ours vs f64 ${e(k.gradOursVs64)}, PyTorch vs f64 ${e(k.gradTorchVs64)}`;
+    return `${k.kind}${k.kind === "lipschitz" ? ` K=${k.iters}` : ""}: ${same}; loss ours ${k.loss.toPrecision(8)}, ` +
+      `PyTorch ${k.torchLoss.toPrecision(8)}, PyTorch f64 ${k.torchLoss64.toPrecision(8)} ` +
+      `(rel. diff ours vs PyTorch ${e(k.lossRelDiff)}, ours vs f64 ${e(k.lossRelDiff64)})${g}`;
+  });
+}
+
+/** The console report: header lines, the table, the checks. */
+export function formatComparison(c: Comparison): string {
+  const lines: string[] = [];
+  if (c.skipped !== null) {
+    lines.push(`PyTorch columns skipped: ${c.skipped}`);
+  } else if (c.torch) {
+    lines.push(`PyTorch ${c.torch.torch} (Python ${c.torch.python}, ${c.python}), BLAS: ${blasSummary(c.torch)}; ${envSummary(c.torch)}`);
+    for (const w of c.torch.warnings) lines.push(`WARNING: ${w}`);
+  }
+  lines.push(`simd.peak (${c.peakBuild} build, one core): ${c.peak === null ? "not measured" : `${c.peak.toFixed(1)} GFLOP/s; 2x = ${(2 * c.peak).toFixed(1)}`}`);
+  const { header, body } = tableCells(c);
+  const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
+  const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
+  lines.push(line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line));
+  if (c.skipped === null) lines.push("ours / faster PyTorch: below 1 we are faster; (1T)/(2T) is the PyTorch thread count that was faster for the row.");
+  const checks = checkLines(c);
+  if (checks.length) lines.push("same-model check (our initial weights, input and noise loaded into PyTorch):", ...checks.map((l) => `  ${l}`));
+  return lines.join("\n");
+}
+
+function markdownTable(c: Comparison): string {
+  const { header, body } = tableCells(c);
+  const align = header.map((_, i) => (i === 0 ? "---" : "---:"));
+  const row = (cells: string[]) => `| ${cells.join(" | ")} |`;
+  return [row(header), row(align), ...body.map((b) => row([`\`${b[0]}\``, ...b.slice(1)]))].join("\n");
+}
+
+export interface DocContext { command: string; date: Date; node: string; cpu: string; cores: number; quick: boolean }
+
+/** docs/performance.md, generated from one run. */
+export function performanceDoc(c: Comparison, ours: BenchRow[], ctx: DocContext): string {
+  const t = c.torch;
+  const out: string[] = [
+    "# Performance: lipvae beside PyTorch",
+    "",
+    "<!-- Generated by `npm run bench -- --compare pytorch` (bench/compare.ts); do not edit by hand: rerun the command. -->",
+    "",
+    "Every number on this page comes from **one run** of one command, lipvae and PyTorch",
+    "timed one after the other in the same session on the same machine; only the ratios",
+    "within this run mean anything (`performance-notes.md`, \"How to compare\").",
+    "",
+    `- Command: \`${ctx.command}\`${ctx.quick ? " (quick: few repetitions, a smoke test rather than a measurement)" : ""}`,
+    `- Date: ${ctx.date.toISOString().replace(/\.\d+Z$/, "Z")}`,
+    `- Node ${ctx.node}; CPU: ${ctx.cpu} x${ctx.cores}; WASM build of the model rows: ${c.peakBuild}`,
+    `- simd.peak (same run, one core): ${c.peak === null ? "not measured" : `${c.peak.toFixed(1)} GFLOP/s, so 2x simd.peak = ${(2 * c.peak).toFixed(1)} GFLOP/s`}`,
+  ];
+  if (t) {
+    out.push(
+      `- PyTorch ${t.torch} (Python ${t.python}, \`${t.executable}\`); torch build BLAS_INFO=${t.blas.torchBuildBlasInfo ?? "?"}`,
+      `- BLAS loaded by torch: ${blasSummary(t)}${t.blas.config ? ` — \`${t.blas.config}\`` : ""}`,
+      `- BLAS libraries mapped: ${t.blas.libraries.map((l) => `\`${l}\``).join(", ") || "none found"}`,
+      `- Environment: ${envSummary(t)}`,
+    );
+    for (const w of t.warnings) out.push(`- **Warning:** ${w}`);
+  } else {
+    out.push(`- PyTorch: skipped — ${c.skipped?.split("\n")[0]}`);
+  }
+  out.push("", markdownTable(c), "",
+    "Columns: our median; PyTorch's median at 1 and at 2 threads (`torch.set_num_threads`, and",
+    "OpenBLAS's own thread count set to match); our time over the faster of the two PyTorch",
+    "settings (below 1: lipvae is faster; (1T)/(2T) names the faster setting); our GFLOP/s and that",
+    "as a fraction of 2 x simd.peak, the WASM f32x4 ceiling of both cores. On these VMs PyTorch's",
+    "2-thread runs can be slower than 1 thread, which is why the faster setting is taken per row.",
+    "", "## What each row times", "",
+    "Both sides build the same model (`bench/pytorch_baseline.py` mirrors `src/model/`): the paper's",
+    "784-512-512-10 encoder mean and σ nets and 10-512-512-784 decoder, every layer s(x W_effᵀ + b)",
+    "with s = 10^(1/3), W_eff = order-1 Björck(W, K, β = 0.5) on the smaller Gram, GroupSort(2)",
+    "between layers, σ = sigmoid(net), continuous-Bernoulli likelihood, batch 128, Adam lr 1e-4.",
+    "PyTorch differentiates through Björck with autograd; lipvae uses its fused kernels.",
+    "",
+    "- `train.step.b128.k3`, `.k15`, `.k50`: Björck with K iterations on all 9 weights, the negative",
+    "  ELBO, backward, Adam step. GFLOP/s on autograd accounting (`bench/train.ts`).",
+    "- `train.step.standard.b128`: the standard VAE (plain weights, ReLU, scale 1), same step.",
+    "- `infer.1000`: `lipvae eval`'s loop on 1000 images — batches of 500, encode, sample, decode,",
+    "  log-likelihood and KL per image, no gradients; the K = 50 Björck weights are computed once,",
+    "  outside the timing.",
+    "- `attack.step.b25`: one maximum-damage step on 25 rows (`src/attacks/max-damage.ts`, fresh",
+    "  noise): clean reconstruction target, encode x + δ, sample, decode, distance, gradient",
+    "  with respect to δ, a step and the exact ball ∩ box projection; weights frozen at K = 50.",
+    "");
+  const checks = checkLines(c);
+  if (checks.length) {
+    out.push("## Same model", "",
+      "Our initial parameters (seed 0), a fixed batch of 128 inputs and the noise, exported as",
+      "safetensors and loaded into the PyTorch model; loss and gradients recomputed there, in",
+      "float32 and, as a referee, in float64 (with the model's float32 logit clamp). Gradient errors",
+      "are max |a − b| / max |b| per parameter tensor, worst tensor. PyTorch's float32",
+      "continuous-Bernoulli normaliser loses digits near λ = ½ (log|log(1−λ) − log λ| − log|1−2λ|",
+      "cancels); ours evaluates it through the logit in double precision (`src/model/likelihood.ts`).", "",
+      ...checks.map((l) => `- ${l}`), "");
+  }
+  out.push("## The full run", "", "Every row of the same run (`npm run bench` prints this table):", "",
+    "```", formatTable(ours), "```", "");
+  return out.join("\n");
+}
