@@ -3,7 +3,7 @@
 
 export interface BenchRow {
   name: string;
-  /** The WASM build the row ran on ("simd" or "relaxed"; "-" when not a kernel row). */
+  /** The WASM build the row ran on ("simd" or "relaxed"), with "×N" when N threads took part. */
   build: string;
   unit: "ms";
   median: number;
@@ -15,6 +15,12 @@ export interface BenchRow {
   /** Fraction of the same build's measured simd.peak (null where not applicable). */
   ofPeak?: number | null;
   note?: string;
+}
+
+/** The label of rows that run on the engine: its build, and "×N" when N kernel threads take part. */
+export function engineLabel(e: { build: string; activeThreads(): number }): string {
+  const t = e.activeThreads();
+  return t > 1 ? `${e.build}×${t}` : e.build;
 }
 
 export interface BenchOptions {

@@ -25,11 +25,18 @@ export function bjorckFlops(iters: number, withBackward: boolean): { autograd: n
   return { autograd, actual };
 }
 
-export function kernelBenchmarks(inst: WasmInstance, quick: boolean, only: RegExp | null): BenchRow[] {
-  const { kernels: k, build } = inst;
-  const arena = new Arena(inst.memory, k.heapBase());
+/**
+ * Kernel rows on one build. With `threaded`, the rows run on the engine's own
+ * instance (its arena, its worker threads), are labelled "<build>×<threads>",
+ * and their fraction of peak is against threads × the build's one-core peak.
+ */
+export function kernelBenchmarks(inst: Pick<WasmInstance, "kernels" | "build" | "memory">, quick: boolean, only: RegExp | null,
+  threaded?: { arena: Arena; threads: number; corePeak: number }): BenchRow[] {
+  const { kernels: k } = inst;
+  const build = threaded ? `${inst.build}×${threaded.threads}` : inst.build;
+  const arena = threaded ? threaded.arena : new Arena(inst.memory, k.heapBase());
   const rows: BenchRow[] = [];
-  const want = (name: string) => !only || only.test(name);
+  const want = (name: string) => (!only || only.test(name)) && !(threaded && /^(simd\.peak|groupsort)/.test(name));
   const opts = quick ? { minRuns: 3, minTimeMs: 50, warmup: 1 } : { minRuns: 10, minTimeMs: 400 };
 
   const randomBuffer = (n: number, scale = 1) => {
@@ -115,6 +122,7 @@ export function kernelBenchmarks(inst: WasmInstance, quick: boolean, only: RegEx
     rows.push(measure("groupsort.128x512.bwd", build, 0, () => k.groupsortBackward(n, 2, x, dy, dx, idx), opts));
   }
 
+  if (threaded) peak = threaded.corePeak * threaded.threads;
   if (Number.isFinite(peak)) for (const r of rows) if (r.gflops !== null && r.name !== "simd.peak") r.ofPeak = r.gflops / peak;
   return rows;
 }

@@ -14,7 +14,7 @@ import { attackModel } from "../src/attacks/model.js";
 import { DEFAULT_MAX_DAMAGE, maxDamageProblem } from "../src/attacks/max-damage.js";
 import { initialDelta } from "../src/attacks/optimise.js";
 import { DEFAULT_MARGIN, estimateMargins } from "../src/attacks/margin.js";
-import { type BenchRow, measure } from "./harness.js";
+import { type BenchRow, engineLabel, measure } from "./harness.js";
 
 /** Multiply-adds of one pass of one paper-size net for one row (all three nets have the same count). */
 const NET_MACS = 784 * 512 + 512 * 512 + 512 * 10;
@@ -23,7 +23,7 @@ export async function modelBenchmarks(quick: boolean, only: RegExp | null): Prom
   const rows: BenchRow[] = [];
   const want = (name: string) => !only || only.test(name);
   if (!want("infer.1000") && !want("attack.step.b25") && !want("margin.image")) return rows;
-  const build = engine().build;
+  const build = engineLabel(engine());
   const model = attackModel(new VAE(PAPER_DEFAULTS, 0), PAPER_DEFAULTS.bjorck.finetuneIters);
   const n = model.n, rand = stream(0, "bench.model");
   const image = Float32Array.from({ length: n }, () => rand.uniform());

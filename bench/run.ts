@@ -11,7 +11,7 @@ import { parseArgs } from "node:util";
 import os from "node:os";
 import path from "node:path";
 import { instantiate, relaxedUsable } from "../src/engine/wasm.js";
-import { engine } from "../src/engine/engine.js";
+import { engine, setThreads } from "../src/engine/engine.js";
 import { projectRoot } from "../src/paths.js";
 import { type BenchRow, formatTable } from "./harness.js";
 import { kernelBenchmarks } from "./kernels.js";
@@ -28,7 +28,16 @@ const USAGE = `usage: npm run bench -- [--json FILE] [--quick] [--only REGEX] [-
                            at 1 and 2 threads) and rewrite docs/performance.md from the run
   --python PATH            the Python to use for --compare (default: LIPVAE_PYTHON, python3, /usr/bin/python3)
   --compare-timeout SEC    give up on the PyTorch process after SEC seconds (default 1800, 900 with --quick)
-  --write-docs             rewrite docs/performance.md from this run even without PyTorch`;
+  --write-docs             rewrite docs/performance.md from this run even without PyTorch
+  --threads N              kernel threads for the engine rows (default: every core); kernel rows
+                           labelled <build>×N run on the engine, the others on one core`;
+
+/** Waits (up to 20 s) until the engine's worker threads take jobs. */
+async function workersReady(): Promise<void> {
+  const e = engine();
+  const deadline = Date.now() + 20_000;
+  while (e.activeThreads() < e.threads && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+}
 
 async function main(): Promise<number> {
   const { values } = parseArgs({
@@ -40,6 +49,7 @@ async function main(): Promise<number> {
       python: { type: "string" },
       "compare-timeout": { type: "string" },
       "write-docs": { type: "boolean", default: false },
+      threads: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
   });
@@ -57,6 +67,14 @@ async function main(): Promise<number> {
     console.error(`--compare-timeout: expected a positive number of seconds (got ${values["compare-timeout"]})`);
     return 2;
   }
+  if (values.threads !== undefined) {
+    const t = Number(values.threads);
+    if (!Number.isInteger(t) || t < 1) {
+      console.error(`--threads: expected a whole number ≥ 1 (got ${values.threads})`);
+      return 2;
+    }
+    setThreads(t);
+  }
   const only = values.only ? new RegExp(values.only) : null;
   // The comparison reports fractions of simd.peak, so it is measured whatever --only says.
   const kernelOnly = only && (compare || values["write-docs"]) ? new RegExp(`(?:${only.source})|^simd\\.peak$`) : only;
@@ -65,6 +83,13 @@ async function main(): Promise<number> {
   for (const build of builds) {
     process.stderr.write(`kernels on the ${build} build...\n`);
     rows.push(...kernelBenchmarks(instantiate(build), values.quick, kernelOnly));
+  }
+  const e = engine();
+  if (e.threads > 1) {
+    await workersReady();
+    process.stderr.write(`kernels on the engine (${e.build} build, ${e.activeThreads()} threads)...\n`);
+    const corePeak = rows.find((r) => r.name === "simd.peak" && r.build === e.build)?.gflops ?? NaN;
+    rows.push(...kernelBenchmarks({ ...e, memory: e.arena.memory }, values.quick, only, { arena: e.arena, threads: e.activeThreads(), corePeak }));
   }
   process.stderr.write("training steps...\n");
   rows.push(...trainBenchmarks(values.quick, only));

@@ -8,7 +8,7 @@ import { Adam } from "../src/engine/optim.js";
 import { stream } from "../src/engine/random.js";
 import { PAPER_DEFAULTS, type ModelConfig } from "../src/model/config.js";
 import { VAE, normalNoise } from "../src/model/vae.js";
-import { type BenchRow, measure } from "./harness.js";
+import { type BenchRow, engineLabel, measure } from "./harness.js";
 import { bjorckFlops } from "./kernels.js";
 
 /** Network FLOPs of one step at batch B: forward 2*B*params, backward about twice that. */
@@ -19,7 +19,7 @@ export function networkFlops(batch: number): number {
 
 export function trainBenchmarks(quick: boolean, only: RegExp | null): BenchRow[] {
   const rows: BenchRow[] = [];
-  const build = engine().build;
+  const build = engineLabel(engine());
   const cases: { name: string; config: ModelConfig; iters: number; runs: number }[] = [
     { name: "train.step.b128.k3", config: PAPER_DEFAULTS, iters: 3, runs: quick ? 2 : 10 },
     { name: "train.step.b128.k15", config: PAPER_DEFAULTS, iters: 15, runs: quick ? 1 : 3 },
