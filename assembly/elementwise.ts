@@ -125,3 +125,75 @@ export function adamStep(n: i32, p: usize, g: usize, m: usize, v: usize, b1: f32
     store<f32>(p + o, load<f32>(p + o) - stepSize * mi / (Mathf.sqrt(vi) * vScale + eps));
   }
 }
+
+// Operation codes of binaryMap / unaryMap (mirrored in src/engine/kernels.ts).
+// @ts-ignore: decorator
+@inline const ADD: i32 = 0;
+// @ts-ignore: decorator
+@inline const SUB: i32 = 1;
+// @ts-ignore: decorator
+@inline const MUL: i32 = 2;
+// @ts-ignore: decorator
+@inline const RELU_GRAD: i32 = 3;
+// @ts-ignore: decorator
+@inline const AFFINE: i32 = 0;
+// @ts-ignore: decorator
+@inline const SQUARE: i32 = 1;
+// @ts-ignore: decorator
+@inline const RELU: i32 = 2;
+// @ts-ignore: decorator
+@inline const SCALE: i32 = 3;
+
+// @ts-ignore: decorator
+@inline function binaryLanes(op: i32, a: v128, b: v128): v128 {
+  if (op == ADD) return f32x4.add(a, b);
+  if (op == SUB) return f32x4.sub(a, b);
+  if (op == MUL) return f32x4.mul(a, b);
+  // RELU_GRAD (a = upstream gradient, b = x): a where x > 0, 0 where x <= 0, NaN where x is NaN.
+  const zero = f32x4.splat(0);
+  const pos = f32x4.gt(b, zero), nonPos = f32x4.le(b, zero);
+  const r = v128.bitselect(a, zero, pos);
+  return v128.bitselect(r, f32x4.splat(NaN), v128.or(pos, nonPos));
+}
+
+// @ts-ignore: decorator
+@inline function binaryScalar(op: i32, a: f32, b: f32): f32 {
+  if (op == ADD) return a + b;
+  if (op == SUB) return a - b;
+  if (op == MUL) return a * b;
+  return b > 0 ? a : b <= 0 ? <f32>0 : NaN;
+}
+
+/** out[i] = a[i] op b[i] for op in {add, sub, mul, reluGrad(g = a, x = b)}. out may alias a or b. */
+export function binaryMap(op: i32, n: i32, a: usize, b: usize, out: usize): void {
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * F32;
+    v128.store(out + o, binaryLanes(op, v128.load(a + o), v128.load(b + o)));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * F32;
+    store<f32>(out + o, binaryScalar(op, load<f32>(a + o), load<f32>(b + o)));
+  }
+}
+
+/** out[i] = f(x[i]) for f in {alpha x + beta, x², relu(x) (NaN stays NaN), alpha x}. out may alias x. */
+export function unaryMap(op: i32, n: i32, x: usize, alpha: f32, beta: f32, out: usize): void {
+  const va = f32x4.splat(alpha), vb = f32x4.splat(beta), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * F32;
+    const v = v128.load(x + o);
+    let r: v128;
+    if (op == AFFINE) r = f32x4.add(f32x4.mul(v, va), vb);
+    else if (op == SQUARE) r = f32x4.mul(v, v);
+    else if (op == SCALE) r = f32x4.mul(v, va);
+    else r = v128.bitselect(zero, v, f32x4.le(v, zero)); // relu: 0 where v <= 0, v otherwise (NaN too)
+    v128.store(out + o, r);
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * F32;
+    const v = load<f32>(x + o);
+    store<f32>(out + o, op == AFFINE ? v * alpha + beta : op == SQUARE ? v * v : op == SCALE ? v * alpha : v <= 0 ? <f32>0 : v);
+  }
+}

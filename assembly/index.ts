@@ -4,7 +4,7 @@
 export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
 export { groupsortForward, groupsortBackward } from "./groupsort";
-export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
+export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";
 export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, workerLoop } from "./threads";
 

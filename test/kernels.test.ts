@@ -8,7 +8,7 @@ import { engine } from "../src/engine/engine.js";
 import { KERNEL_ARITY, instantiate } from "../src/engine/wasm.js";
 import {
   refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
-  refSigmoid, refSoftplus, refSyrk,
+  type BinaryOp, type UnaryOp, refBinary, refSigmoid, refSoftplus, refSyrk, refUnary,
 } from "../src/engine/reference.js";
 import { SEED, assertClose, rng, uniform } from "./helpers.js";
 
@@ -185,6 +185,36 @@ test("elementwise kernels match their oracles", () => {
       assertClose(get(px, m * n), x.map((v) => 3 * v), 1e-5, 1e-6, "scale");
     }),
     { seed: SEED, numRuns: 100 },
+  );
+});
+
+test("binaryMap and unaryMap match their oracles, including NaN, ±Inf and ±0", () => {
+  const specials = [NaN, Infinity, -Infinity, 0, -0, 1e-40, -3.5, 2];
+  const codes = { binary: { add: 0, sub: 1, mul: 2, reluGrad: 3 }, unary: { affine: 0, square: 1, relu: 2, scale: 3 } } as const;
+  fc.assert(
+    fc.property(fc.integer({ min: 1, max: 37 }), fc.integer(), fc.float({ noNaN: true, min: -4, max: 4 }), fc.float({ noNaN: true, min: -4, max: 4 }),
+      (n, seed, alpha, beta) => {
+        const rand = rng(seed);
+        const pick = () => Float32Array.from({ length: n }, () => (rand() < 0.3 ? specials[Math.floor(rand() * specials.length)] : rand() * 6 - 3));
+        const a = pick(), b = pick();
+        const same = (got: Float64Array, want: Float32Array, what: string) =>
+          want.forEach((w, i) => assert.ok(Object.is(got[i], w) || (Number.isNaN(got[i]) && Number.isNaN(w)), `${what}[${i}]: ${got[i]} vs ${w}`));
+        for (const [op, code] of Object.entries(codes.binary) as [BinaryOp, number][]) {
+          const pa = put(a), pb = put(b), out = e.arena.alloc(n * 4);
+          k.binaryMap(code, n, pa, pb, out);
+          const want = new Float32Array(n);
+          refBinary(op, a, b, want);
+          same(get(out, n), want, op);
+        }
+        for (const [op, code] of Object.entries(codes.unary) as [UnaryOp, number][]) {
+          const pa = put(a), out = e.arena.alloc(n * 4);
+          k.unaryMap(code, n, pa, alpha, beta, out);
+          const want = new Float32Array(n);
+          refUnary(op, a, Math.fround(alpha), Math.fround(beta), want, Math.fround);
+          same(get(out, n), want, op);
+        }
+      }),
+    { seed: SEED, numRuns: 60 },
   );
 });
 

@@ -12,7 +12,7 @@
 import { engine } from "./engine.js";
 import { type Data, empty, type Tensor } from "./tensor.js";
 import {
-  refAdamStep, refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
+  type BinaryOp, type UnaryOp, refAdamStep, refBinary, refUnary, refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
   refSigmoid, refSoftplus,
 } from "./reference.js";
 
@@ -155,6 +155,27 @@ export function adamStep(p: Tensor, g: Tensor, m: Tensor, v: Tensor,
   } else {
     refAdamStep(p.data, g.data, m.data, v.data, b1, b2, stepSize, vScale, eps);
   }
+}
+
+/** Elementwise binary operations with a WASM kernel (codes as in assembly/elementwise.ts). */
+const BINARY: Record<BinaryOp, number> = { add: 0, sub: 1, mul: 2, reluGrad: 3 };
+
+/** out = a op b elementwise (reluGrad: a = upstream gradient, b = x). Shapes already checked. */
+export function binary(op: BinaryOp, a: Tensor, b: Tensor): Tensor {
+  const out = empty(a.shape, a.dtype);
+  if (a.dtype === "f32") engine().kernels.binaryMap(BINARY[op], a.size, a.ptr, b.ptr, out.ptr);
+  else refBinary(op, a.data, b.data, out.data);
+  return out;
+}
+
+/** Elementwise unary operations with a WASM kernel: alpha x + beta, alpha x, x², relu. */
+const UNARY: Record<UnaryOp, number> = { affine: 0, square: 1, relu: 2, scale: 3 };
+
+export function unary(op: UnaryOp, x: Tensor, alpha = 1, beta = 0): Tensor {
+  const out = empty(x.shape, x.dtype);
+  if (x.dtype === "f32") engine().kernels.unaryMap(UNARY[op], x.size, x.ptr, alpha, beta, out.ptr);
+  else refUnary(op, x.data, alpha, beta, out.data);
+  return out;
 }
 
 /** y = f(x) elementwise into a new tensor (the generic path for cheap ops). */

@@ -148,22 +148,22 @@ export function sumRows(x: Tensor): Tensor {
 
 export function add(a: Tensor, b: Tensor): Tensor {
   requireSame("add", a, b);
-  const out = K.map2(a, b, (u, v) => u + v);
+  const out = K.binary("add", a, b);
   return record(out, "add", [a, b], [], (g, needs) => [needs[0] ? g : null, needs[1] ? g : null]);
 }
 
 export function sub(a: Tensor, b: Tensor): Tensor {
   requireSame("sub", a, b);
-  const out = K.map2(a, b, (u, v) => u - v);
+  const out = K.binary("sub", a, b);
   return record(out, "sub", [a, b], [], (g, needs) => [needs[0] ? g : null, needs[1] ? scale(g, -1) : null]);
 }
 
 export function mul(a: Tensor, b: Tensor): Tensor {
   requireSame("mul", a, b);
-  const out = K.map2(a, b, (u, v) => u * v);
+  const out = K.binary("mul", a, b);
   return record(out, "mul", [a, b], [], (g, needs) => [
-    needs[0] ? K.map2(g, b, (u, v) => u * v) : null,
-    needs[1] ? K.map2(g, a, (u, v) => u * v) : null,
+    needs[0] ? K.binary("mul", g, b) : null,
+    needs[1] ? K.binary("mul", g, a) : null,
   ]);
 }
 
@@ -172,18 +172,18 @@ export function mul(a: Tensor, b: Tensor): Tensor {
 
 /** s * x for a constant s. */
 export function scale(x: Tensor, s: number): Tensor {
-  const out = K.map(x, (v) => s * v);
-  return record(out, "scale", [x], [], (g) => [K.map(g, (v) => s * v)]);
+  const out = K.unary("scale", x, s);
+  return record(out, "scale", [x], [], (g) => [K.unary("scale", g, s)]);
 }
 
 /** x + c for a constant c. */
 export function addScalar(x: Tensor, c: number): Tensor {
-  const out = K.map(x, (v) => v + c);
+  const out = K.unary("affine", x, 1, c);
   return record(out, "addScalar", [x], [], (g) => [g]);
 }
 
 export function square(x: Tensor): Tensor {
-  const out = K.map(x, (v) => v * v);
+  const out = K.unary("square", x);
   return record(out, "square", [x], [], (g) => [K.map2(g, x, (u, v) => 2 * u * v)]);
 }
 
@@ -213,8 +213,8 @@ export function softplus(x: Tensor): Tensor {
 
 /** ReLU; the derivative at 0 is taken as 0. NaN stays NaN (as torch). */
 export function relu(x: Tensor): Tensor {
-  const out = K.map(x, (v) => (v <= 0 ? 0 : v));
-  return record(out, "relu", [x], [], (g) => [K.map2(g, x, (u, v) => (v <= 0 ? 0 : v > 0 ? u : NaN))]);
+  const out = K.unary("relu", x);
+  return record(out, "relu", [x], [], (g) => [K.binary("reluGrad", g, x)]);
 }
 
 /** GroupSort with contiguous groups of `group` values (2 = MaxMin). Stable: ties keep order. */

@@ -131,3 +131,26 @@ export function refAdamStep(p: Arr, g: ArrayLike<number>, m: Arr, v: Arr,
     p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) * vScale + eps);
   }
 }
+
+export type BinaryOp = "add" | "sub" | "mul" | "reluGrad";
+export type UnaryOp = "affine" | "square" | "relu" | "scale";
+
+/** out = a op b elementwise; reluGrad(g = a, x = b) is g where x > 0, 0 where x <= 0, NaN where x is NaN. */
+export function refBinary(op: BinaryOp, a: ArrayLike<number>, b: ArrayLike<number>, out: Arr): void {
+  for (let i = 0; i < out.length; i++) {
+    const u = a[i], v = b[i];
+    out[i] = op === "add" ? u + v : op === "sub" ? u - v : op === "mul" ? u * v : v > 0 ? u : v <= 0 ? 0 : NaN;
+  }
+}
+
+/**
+ * out = alpha x + beta (affine), x² (square), relu(x) with NaN kept (relu), alpha x (scale).
+ * `round` rounds the intermediate alpha x (Math.fround mirrors the f32 kernel's two roundings).
+ */
+export function refUnary(op: UnaryOp, x: ArrayLike<number>, alpha: number, beta: number, out: Arr,
+  round: (v: number) => number = (v) => v): void {
+  for (let i = 0; i < out.length; i++) {
+    const v = x[i];
+    out[i] = op === "affine" ? round(v * alpha) + beta : op === "square" ? v * v : op === "scale" ? v * alpha : v <= 0 ? 0 : v;
+  }
+}

@@ -35,6 +35,8 @@ export interface Kernels {
   columnSums(m: number, n: number, x: number, out: number): void;
   sigmoid(n: number, x: number, y: number): void;
   softplus(n: number, x: number, y: number): void;
+  binaryMap(op: number, n: number, a: number, b: number, out: number): void;
+  unaryMap(op: number, n: number, x: number, alpha: number, beta: number, out: number): void;
   adamStep(n: number, p: number, g: number, m: number, v: number, b1: number, b2: number,
     stepSize: number, vScale: number, eps: number): void;
   peakMulAdd(iters: number, ptr: number): void;
@@ -57,7 +59,7 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
   bjorckForward: 8, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
   groupsortForward: 4, groupsortBackward: 6,
-  scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, adamStep: 10,
+  scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
   peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
   threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, workerLoop: 2,
 };
