@@ -265,23 +265,27 @@ export function clipRowNorm(x: Tensor, maxNorm: number): Tensor {
 // Pointwise functions given by their scalar form
 
 /**
- * out = f(h, x) elementwise, differentiable in h through df(h, x) = ∂f/∂h;
- * x is data (no gradient). Model maths with a scalar closed form (the
- * continuous-Bernoulli log-density in src/model/likelihood.ts) uses this
- * instead of adding its own derivative rule outside this file.
+ * out = f(h, x) elementwise, differentiable in h; x is data (no gradient).
+ * `fdf(h, x, d)` returns f and, when d is given, writes ∂f/∂h into d[0]: value
+ * and derivative share their work in one pass, and the derivative is kept for
+ * the backward only when a gradient is being recorded. Model maths with a
+ * scalar closed form (the continuous-Bernoulli log-density in
+ * src/model/likelihood.ts) uses this instead of a derivative rule of its own.
  */
-export function pointwise(
-  name: string, h: Tensor, x: Tensor,
-  f: (h: number, x: number) => number, df: (h: number, x: number) => number,
-): Tensor {
+export function pointwise(name: string, h: Tensor, x: Tensor,
+  fdf: (h: number, x: number, d: Float64Array | null) => number): Tensor {
   requireSame(name, h, x);
-  const out = K.map2(h, x, f);
-  return record(out, name, [h, x], [], (g, needs) => {
-    if (needs[1]) throw new Error(`${name}: no gradient with respect to the data argument`);
-    const dh = empty(h.shape, h.dtype);
-    const hd = h.data, xd = x.data, gd = g.data, dd = dh.data;
-    for (let i = 0; i < dd.length; i++) dd[i] = gd[i] * df(hd[i], xd[i]);
-    return [dh, null];
+  const out = empty(h.shape, h.dtype);
+  const dh = gradEnabled() && h.requiresGrad ? empty(h.shape, h.dtype) : null;
+  const hd = h.data, xd = x.data, od = out.data, dd = dh ? dh.data : null;
+  const d = dd ? new Float64Array(1) : null;
+  for (let i = 0; i < od.length; i++) {
+    od[i] = fdf(hd[i], xd[i], d);
+    if (dd) dd[i] = d![0];
+  }
+  return record(out, name, [h, x], dh ? [dh] : [], (g, needs) => {
+    if (needs[1] || !dh) throw new Error(`${name}: no gradient with respect to the data argument`);
+    return [K.binary("mul", g, dh), null];
   });
 }
 
