@@ -24,7 +24,7 @@ export function cbLogLik(h: Tensor, x: Tensor): Tensor {
  * log p(x | sigmoid(clamp(h))) and, into d[0] when d is given, its derivative
  * in h — zero outside the clamp, which is flat there (as torch). Everything
  * comes from one e = exp(-|h|): sigmoid, softplus = max(h, 0) + log1p(e), and
- * |tanh(h/2)| = (1 - e)/(1 + e), with 1 - e taken as -expm1(-|h|) for accuracy.
+ * |tanh(h/2)| = (1 - e)/(1 + e), with 1 - e taken as -expm1(-|h|) for small |h|.
  */
 export function cbLogDensityAndGrad(hv: number, xv: number, d: Float64Array | null): number {
   const h = clampLogit(hv);
@@ -37,9 +37,11 @@ export function cbLogDensityAndGrad(hv: number, xv: number, d: Float64Array | nu
     logC = Math.log(2) + (4 / 3 + (104 / 45) * t) * t;
     dLogC = (4 / 3 + (208 / 45) * t) * 2 * (l - 0.5) * l * (1 - l);
   } else {
-    const absTanh = -Math.expm1(-Math.abs(h)) / (1 + e);
+    // 1 - e loses accuracy only for small |h|; expm1 is needed there alone.
+    const oneMinusE = Math.abs(h) < 0.5 ? -Math.expm1(-Math.abs(h)) : 1 - e;
+    const absTanh = oneMinusE / (1 + e);
     const th = h >= 0 ? absTanh : -absTanh;
-    logC = Math.log(Math.abs(h)) - Math.log(absTanh);
+    logC = Math.log(Math.abs(h) / absTanh);
     dLogC = 1 / h - (1 - th * th) / (2 * th);
   }
   if (d) d[0] = hv <= -CB_LOGIT_LIMIT || hv >= CB_LOGIT_LIMIT ? 0 : xv - l + dLogC;
