@@ -3,6 +3,7 @@
 
 export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
+export { eigSym, eigSymWorkspaceBytes } from "./eig";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
 export { peakMulAdd } from "./peak";

@@ -131,3 +131,155 @@ export function refAdamStep(p: Arr, g: ArrayLike<number>, m: Arr, v: Arr,
     p[i] -= (stepSize * m[i]) / (Math.sqrt(v[i]) * vScale + eps);
   }
 }
+
+/**
+ * Symmetric eigendecomposition in f64, the oracle of the eigSym kernel:
+ * EISPACK's tred2 + tql2 as in JAMA, written plainly (the Householder
+ * reduction runs from the last row up, the kernel's from the first row down;
+ * both accumulate and use the same QL iteration). Returns the eigenvalues
+ * ascending and the eigenvectors as ROWS of `vectors` (row j belongs to
+ * values[j]), the kernel's layout. Reads the lower triangle of a (n x n, lda).
+ */
+export function refEigSym(n: number, a: ArrayLike<number>, lda = n): { values: Float64Array; vectors: Float64Array; converged: boolean } {
+  const V: Float64Array[] = Array.from({ length: n }, (_, i) => {
+    const row = new Float64Array(n);
+    for (let j = 0; j < n; j++) row[j] = i >= j ? a[i * lda + j] : a[j * lda + i];
+    return row;
+  });
+  const d = new Float64Array(n), e = new Float64Array(n);
+  if (n === 0) return { values: d, vectors: new Float64Array(0), converged: true };
+  // tred2: Householder reduction to tridiagonal form, accumulating in V.
+  for (let j = 0; j < n; j++) d[j] = V[n - 1][j];
+  for (let i = n - 1; i > 0; i--) {
+    let scale = 0, h = 0;
+    for (let k = 0; k < i; k++) scale += Math.abs(d[k]);
+    if (scale === 0) {
+      e[i] = d[i - 1];
+      for (let j = 0; j < i; j++) {
+        d[j] = V[i - 1][j];
+        V[i][j] = 0;
+        V[j][i] = 0;
+      }
+    } else {
+      for (let k = 0; k < i; k++) {
+        d[k] /= scale;
+        h += d[k] * d[k];
+      }
+      let f = d[i - 1];
+      let g = Math.sqrt(h);
+      if (f > 0) g = -g;
+      e[i] = scale * g;
+      h -= f * g;
+      d[i - 1] = f - g;
+      for (let j = 0; j < i; j++) e[j] = 0;
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        V[j][i] = f;
+        g = e[j] + V[j][j] * f;
+        for (let k = j + 1; k <= i - 1; k++) {
+          g += V[k][j] * d[k];
+          e[k] += V[k][j] * f;
+        }
+        e[j] = g;
+      }
+      f = 0;
+      for (let j = 0; j < i; j++) {
+        e[j] /= h;
+        f += e[j] * d[j];
+      }
+      const hh = f / (h + h);
+      for (let j = 0; j < i; j++) e[j] -= hh * d[j];
+      for (let j = 0; j < i; j++) {
+        f = d[j];
+        g = e[j];
+        for (let k = j; k <= i - 1; k++) V[k][j] -= f * e[k] + g * d[k];
+        d[j] = V[i - 1][j];
+        V[i][j] = 0;
+      }
+    }
+    d[i] = h;
+  }
+  for (let i = 0; i < n - 1; i++) {
+    V[n - 1][i] = V[i][i];
+    V[i][i] = 1;
+    const h = d[i + 1];
+    if (h !== 0) {
+      for (let k = 0; k <= i; k++) d[k] = V[k][i + 1] / h;
+      for (let j = 0; j <= i; j++) {
+        let g = 0;
+        for (let k = 0; k <= i; k++) g += V[k][i + 1] * V[k][j];
+        for (let k = 0; k <= i; k++) V[k][j] -= g * d[k];
+      }
+    }
+    for (let k = 0; k <= i; k++) V[k][i + 1] = 0;
+  }
+  for (let j = 0; j < n; j++) {
+    d[j] = V[n - 1][j];
+    V[n - 1][j] = 0;
+  }
+  V[n - 1][n - 1] = 1;
+  e[0] = 0;
+  // tql2: implicit QL on the tridiagonal matrix, rotations applied to V's columns.
+  for (let i = 1; i < n; i++) e[i - 1] = e[i];
+  e[n - 1] = 0;
+  let f = 0, tst1 = 0, converged = true;
+  const eps = 2 ** -52;
+  for (let l = 0; l < n; l++) {
+    tst1 = Math.max(tst1, Math.abs(d[l]) + Math.abs(e[l]));
+    let m = l;
+    while (m < n - 1 && !(Math.abs(e[m]) <= eps * tst1)) m++;
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > 60) {
+          converged = false;
+          break;
+        }
+        let g = d[l];
+        let p = (d[l + 1] - g) / (2 * e[l]);
+        let r = Math.hypot(p, 1);
+        if (p < 0) r = -r;
+        d[l] = e[l] / (p + r);
+        d[l + 1] = e[l] * (p + r);
+        const dl1 = d[l + 1];
+        let h = g - d[l];
+        for (let i = l + 2; i < n; i++) d[i] -= h;
+        f += h;
+        p = d[m];
+        let c = 1, c2 = 1, c3 = 1, s = 0, s2 = 0;
+        const el1 = e[l + 1];
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          g = c * e[i];
+          h = c * p;
+          r = Math.hypot(p, e[i]);
+          e[i + 1] = s * r;
+          s = e[i] / r;
+          c = p / r;
+          p = c * d[i] - s * g;
+          d[i + 1] = h + s * (c * g + s * d[i]);
+          for (let k = 0; k < n; k++) {
+            h = V[k][i + 1];
+            V[k][i + 1] = s * V[k][i] + c * h;
+            V[k][i] = c * V[k][i] - s * h;
+          }
+        }
+        p = (-s * s2 * c3 * el1 * e[l]) / dl1;
+        e[l] = s * p;
+        d[l] = c * p;
+      } while (Math.abs(e[l]) > eps * tst1);
+    }
+    d[l] += f;
+    e[l] = 0;
+  }
+  // Ascending, eigenvectors as rows.
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => d[i] - d[j]);
+  const values = Float64Array.from(order, (i) => d[i]);
+  const vectors = new Float64Array(n * n);
+  order.forEach((col, row) => {
+    for (let k = 0; k < n; k++) vectors[row * n + k] = V[k][col];
+  });
+  return { values, vectors, converged };
+}

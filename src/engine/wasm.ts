@@ -27,6 +27,8 @@ export interface Kernels {
   bjorckBackward(r: number, c: number, iters: number, beta: number, save: number, gOut: number, gIn: number, work: number): void;
   bjorckWorkspaceBytes(r: number, c: number): number;
   bjorckSaveFloats(r: number, c: number, iters: number): number;
+  eigSym(n: number, a: number, lda: number, w: number, z: number, work: number, workBytes: number): number;
+  eigSymWorkspaceBytes(n: number): number;
   groupsortForward(n: number, g: number, x: number, y: number): void;
   groupsortBackward(n: number, g: number, x: number, dy: number, dx: number, idx: number): void;
   scale(n: number, alpha: number, x: number): void;
@@ -56,6 +58,7 @@ export interface Kernels {
 export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["length"] } = {
   gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
   bjorckForward: 8, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
+  eigSym: 7, eigSymWorkspaceBytes: 1,
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, adamStep: 10,
   peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
