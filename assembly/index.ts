@@ -3,7 +3,9 @@
 
 export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
+export { gemm64, gemm64WorkspaceBytes } from "./gemm64";
 export { eigSym, eigSymWorkspaceBytes } from "./eig";
+export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep } from "./elementwise";
 export { peakMulAdd } from "./peak";

@@ -55,6 +55,17 @@ const CASES: Record<OpName, Case[]> = {
   bjorck: [[3, 5], [5, 3], [4, 4]].map(([m, n]) => ({
     name: `bjorck ${m}x${n}`, inputs: [mat(m, n, -0.4, 0.4)], build: ([w]) => ops.bjorck(w, 3),
   })),
+  bjorckSpectral: [
+    ...([[3, 5, 3], [5, 3, 15], [4, 4, 50]] as const).map(([m, n, k]) => ({
+      name: `bjorckSpectral ${m}x${n} K=${k}`, inputs: [mat(m, n, -0.4, 0.4)], build: ([w]: Tensor[]) => ops.bjorckSpectral(w, k),
+    })),
+    {
+      // Orthonormal rows times 0.5: every singular value coincides (the orthogonal initialisation).
+      name: "bjorckSpectral 2x4 with coincident singular values K=3",
+      inputs: [{ values: Float64Array.from([0.5, 0, 0, 0, 0, 0.3, 0.4, 0]), shape: [2, 4] }],
+      build: ([w]) => ops.bjorckSpectral(w, 3),
+    },
+  ],
   affine: [1, 1.7].map((s) => ({
     name: `affine s=${s}`, inputs: [mat(3, 5), mat(4, 5), vec(4)], build: ([x, w, b]) => ops.affine(x, w, b, s),
   })),

@@ -69,6 +69,22 @@ export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
 }
 
 /**
+ * The same W_K as bjorck(w, iters, beta), up to rounding, at a cost that does
+ * not grow with K: K steps act on each singular value alone, so they are one
+ * function of the smaller Gram, applied through its f64 eigendecomposition
+ * (src/engine/spectral.ts). Backward: Daleckii-Krein with divided differences
+ * that stay exact where eigenvalues coincide (assembly/spectral.ts).
+ */
+export function bjorckSpectral(w: Tensor, iters: number, beta = 0.5): Tensor {
+  requireRank("bjorckSpectral", w, 2);
+  if (!Number.isInteger(iters) || iters < 0) throw new Error(`bjorckSpectral: iterations must be a non-negative integer (got ${iters})`);
+  const track = gradEnabled() && w.requiresGrad;
+  const { out, saved } = K.bjorckSpectralForward(w, iters, beta, track);
+  const keepAlive = saved?.zt && saved.v ? [saved.zt, saved.v] : [];
+  return record(out, "bjorckSpectral", [w], keepAlive, (g) => [K.bjorckSpectralBackward(saved!, g)]);
+}
+
+/**
  * A scaled affine layer, s (x W^T + b), with W stored [out, in] as torch's Linear.
  * Fused so that the scale costs nothing extra (it rides on the bias pass).
  */

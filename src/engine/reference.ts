@@ -8,7 +8,7 @@ type Arr = Float32Array | Float64Array | number[];
 /** C = alpha op(A) op(B) + beta C. */
 export function refGemm(
   transA: number, transB: number, m: number, n: number, k: number, alpha: number,
-  a: Arr, lda: number, b: Arr, ldb: number, beta: number, c: Arr, ldc: number,
+  a: ArrayLike<number>, lda: number, b: ArrayLike<number>, ldb: number, beta: number, c: Arr, ldc: number,
 ): void {
   for (let i = 0; i < m; i++) {
     for (let j = 0; j < n; j++) {
@@ -282,4 +282,114 @@ export function refEigSym(n: number, a: ArrayLike<number>, lda = n): { values: F
     for (let k = 0; k < n; k++) vectors[row * n + k] = V[k][col];
   });
   return { values, vectors, converged };
+}
+
+/**
+ * The spectral Björck's scalar coefficients (oracle of bjorckSpectralCoeffs):
+ * q[i] = q_K(lam_i) with K steps mapping s to s q_K(s^2), and dd[i][j] =
+ * q_K[lam_i, lam_j], the divided difference carried through the recursion
+ * (assembly/spectral.ts has the derivation), q_K'(lam_i) on the diagonal.
+ */
+export function refSpectralCoeffs(lam: ArrayLike<number>, iters: number, beta: number): { q: Float64Array; dd: Float64Array } {
+  const n = lam.length;
+  const q = new Float64Array(n), dd = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    let qk = 1;
+    for (let k = 0; k < iters; k++) qk *= 1 + beta - beta * lam[i] * qk * qk;
+    q[i] = qk;
+  }
+  for (let i = 0; i < n; i++) {
+    for (let j = i; j < n; j++) {
+      const x = lam[i], y = lam[j];
+      let qx = 1, qy = 1, d = 0;
+      for (let k = 0; k < iters; k++) {
+        const dm = qy * qy + x * (qx + qy) * d;
+        const rx = 1 + beta - beta * x * qx * qx, ry = 1 + beta - beta * y * qy * qy;
+        d = d * ry - beta * qx * dm;
+        qx *= rx;
+        qy *= ry;
+      }
+      dd[i * n + j] = dd[j * n + i] = d;
+    }
+  }
+  return { q, dd };
+}
+
+/**
+ * Squared row norms of V = U^T X: the eigenvalues the spectral Björck uses.
+ * They equal the Gram's up to rounding, but are consistent with V: the
+ * eigensolver's lam_i carries an absolute error ~eps ||X||^2, the row norm of
+ * V_i one of ~eps ||X|| s_i, and the backward cancels terms of size q_K(lam_i)
+ * that only agree when lam_i = ||V_i||^2.
+ */
+export function rowSquares(v: ArrayLike<number>, s: number, l: number): Float64Array {
+  const out = new Float64Array(s);
+  for (let i = 0; i < s; i++) {
+    let acc = 0;
+    for (let j = i * l; j < (i + 1) * l; j++) acc += v[j] * v[j];
+    out[i] = acc;
+  }
+  return out;
+}
+
+/** What the spectral Björck's f64 forward keeps for its backward. */
+export interface RefSpectralSaved {
+  /** Eigenvectors of the smaller Gram as rows (s x s), i.e. U^T. */
+  zt: Float64Array;
+  /** U^T X (s x l), X = W for a wide W, W^T for a tall one. */
+  v: Float64Array;
+  lam: Float64Array;
+  q: Float64Array;
+}
+
+/**
+ * K Björck steps as one matrix function of the smaller Gram, in f64:
+ * wide (r <= c): G = W W^T = U diag(lam) U^T, W_K = U diag(q_K(lam)) U^T W;
+ * tall: the same with W^T. Equal to refBjorckForward's K iterations up to rounding.
+ */
+export function refBjorckSpectralForward(r: number, c: number, iters: number, beta: number, w: ArrayLike<number>) {
+  const wide = r <= c, s = Math.min(r, c), l = Math.max(r, c);
+  const g = new Float64Array(s * s);
+  if (wide) refGemm(0, 1, s, s, c, 1, w, c, w, c, 0, g, s);
+  else refGemm(1, 0, s, s, r, 1, w, c, w, c, 0, g, s);
+  const { vectors: zt, converged } = refEigSym(s, g);
+  if (!converged) throw new Error("spectral Björck: the eigensolver did not converge");
+  const v = new Float64Array(s * l);
+  if (wide) refGemm(0, 0, s, c, s, 1, zt, s, w, c, 0, v, c);
+  else refGemm(0, 1, s, r, s, 1, zt, s, w, c, 0, v, r);
+  const lam = rowSquares(v, s, l);
+  const { q } = refSpectralCoeffs(lam, iters, beta);
+  const y = v.map((val, idx) => q[Math.floor(idx / l)] * val);
+  const out = new Float64Array(r * c);
+  if (wide) refGemm(1, 0, r, c, s, 1, zt, s, y, l, 0, out, c);
+  else refGemm(1, 0, r, c, s, 1, y, l, zt, s, 0, out, c);
+  return { out, saved: { zt, v, lam, q } as RefSpectralSaved };
+}
+
+/**
+ * Backward of refBjorckSpectralForward. With X = W (wide) or W^T (tall),
+ * Out_X = F X and F = U diag(q) U^T a function of G = X X^T:
+ *   dX = F dOut_X + U (D o (M + M^T)) U^T X,  M = (U^T dOut_X)(U^T X)^T,
+ * D the divided differences of q_K at the eigenvalues (Daleckii-Krein; the
+ * symmetric part M + M^T because G's perturbations dX X^T + X dX^T are).
+ */
+export function refBjorckSpectralBackward(r: number, c: number, iters: number, beta: number,
+  saved: RefSpectralSaved, gOut: ArrayLike<number>): Float64Array {
+  const wide = r <= c, s = Math.min(r, c), l = Math.max(r, c);
+  const { zt, v, lam, q } = saved;
+  const { dd } = refSpectralCoeffs(lam, iters, beta);
+  const a = new Float64Array(s * l);
+  if (wide) refGemm(0, 0, s, l, s, 1, zt, s, gOut, c, 0, a, l);
+  else refGemm(0, 1, s, l, s, 1, zt, s, gOut, c, 0, a, l);
+  const m = new Float64Array(s * s);
+  refGemm(0, 1, s, s, l, 1, a, l, v, l, 0, m, s);
+  const sm = new Float64Array(s * s);
+  for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) sm[i * s + j] = dd[i * s + j] * (m[i * s + j] + m[j * s + i]);
+  const t = new Float64Array(s * l);
+  refGemm(0, 0, s, l, s, 1, sm, s, v, l, 0, t, l);
+  for (let i = 0; i < s; i++) for (let j = 0; j < l; j++) t[i * l + j] += q[i] * a[i * l + j];
+  const dw = new Float64Array(r * c);
+  if (wide) refGemm(1, 0, r, c, s, 1, zt, s, t, l, 0, dw, c);
+  else refGemm(1, 0, r, c, s, 1, t, l, zt, s, 0, dw, c);
+  return dw;
 }
