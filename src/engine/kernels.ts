@@ -44,20 +44,26 @@ export interface BjorckSaved {
   host: { a: Float64Array; p: Float64Array }[] | null;
 }
 
-export function bjorckForward(w: Tensor, iters: number, beta: number, save: boolean): { out: Tensor; saved: BjorckSaved | null } {
+/**
+ * K Björck steps; with tol >= 0 the iteration stops early once ||P_k - I||_F <= tol
+ * (assembly/bjorck.ts, bjorckForwardTol). saved.iters is the number of steps done.
+ */
+export function bjorckForward(w: Tensor, iters: number, beta: number, save: boolean, tol = -1): { out: Tensor; saved: BjorckSaved | null } {
   const [r, c] = w.shape;
   if (w.dtype === "f64") {
-    const { out, saved } = refBjorckForward(r, c, iters, beta, w.data);
+    const { out, saved } = refBjorckForward(r, c, iters, beta, w.data, tol);
     const t = empty([r, c], "f64");
     t.data.set(out);
-    return { out: t, saved: save ? { rows: r, cols: c, iters, beta, buffer: null, host: saved } : null };
+    return { out: t, saved: save ? { rows: r, cols: c, iters: saved.length, beta, buffer: null, host: saved } : null };
   }
   const e = engine();
   const out = empty([r, c]);
   const buffer = save && iters > 0 ? empty([e.kernels.bjorckSaveFloats(r, c, iters)]) : null;
   const work = e.workspace(e.kernels.bjorckWorkspaceBytes(r, c));
-  e.kernels.bjorckForward(r, c, iters, beta, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
-  return { out, saved: save ? { rows: r, cols: c, iters, beta, buffer, host: null } : null };
+  let done = iters;
+  if (tol >= 0) done = e.kernels.bjorckForwardTol(r, c, iters, beta, tol, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
+  else e.kernels.bjorckForward(r, c, iters, beta, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
+  return { out, saved: save ? { rows: r, cols: c, iters: done, beta, buffer, host: null } : null };
 }
 
 export function bjorckBackward(saved: BjorckSaved, gOut: Tensor): Tensor {
@@ -91,22 +97,22 @@ export interface BjorckSpectralSaved {
 }
 
 /** K Björck steps through the eigendecomposition of the smaller Gram (src/engine/spectral.ts). */
-export function bjorckSpectralForward(w: Tensor, iters: number, beta: number, save: boolean): { out: Tensor; saved: BjorckSpectralSaved | null } {
+export function bjorckSpectralForward(w: Tensor, iters: number, beta: number, save: boolean, tol = -1): { out: Tensor; saved: BjorckSpectralSaved | null } {
   const [r, c] = w.shape;
   const s = Math.min(r, c), l = Math.max(r, c);
   if (w.dtype === "f64") {
-    const { out, saved } = refBjorckSpectralForward(r, c, iters, beta, w.data);
+    const { out, steps, saved } = refBjorckSpectralForward(r, c, iters, beta, w.data, tol);
     const t = empty([r, c], "f64");
     t.data.set(out);
-    return { out: t, saved: save ? { rows: r, cols: c, iters, beta, zt: null, v: null, lam: saved.lam, q: saved.q, host: saved } : null };
+    return { out: t, saved: save ? { rows: r, cols: c, iters: steps, beta, zt: null, v: null, lam: saved.lam, q: saved.q, host: saved } : null };
   }
   const e = engine();
   const out = empty([r, c]);
   const zt = save ? empty([s, s]) : null, v = save ? empty([s, l]) : null;
   const work = e.workspace(spectralWorkspaceBytes(e.kernels, r, c, iters));
-  const { lam, q } = spectralForwardRaw(e.kernels, e.arena, r, c, iters, beta, w.ptr, out.ptr,
+  const { lam, q, steps } = spectralForwardRaw(e.kernels, e.arena, r, c, iters, beta, tol, w.ptr, out.ptr,
     zt && v ? { zt: zt.ptr, v: v.ptr } : null, work);
-  return { out, saved: save ? { rows: r, cols: c, iters, beta, zt, v, lam, q, host: null } : null };
+  return { out, saved: save ? { rows: r, cols: c, iters: steps, beta, zt, v, lam, q, host: null } : null };
 }
 
 /**

@@ -44,16 +44,28 @@ export function refBjorckStep(r: number, c: number, beta: number, a: Float64Arra
   return [y, p];
 }
 
-/** K Björck steps; saves [A_k, P_k] for every k. */
-export function refBjorckForward(r: number, c: number, iters: number, beta: number, w: ArrayLike<number>) {
+/**
+ * K Björck steps; saves [A_k, P_k] for every step done. With tol >= 0, stops
+ * before step k when ||P_k - I||_F <= tol (bjorckForwardTol's rule).
+ */
+export function refBjorckForward(r: number, c: number, iters: number, beta: number, w: ArrayLike<number>, tol = -1) {
   let a: Float64Array = Float64Array.from(w);
   const saved: { a: Float64Array; p: Float64Array }[] = [];
   for (let k = 0; k < iters; k++) {
     const [y, p] = refBjorckStep(r, c, beta, a);
+    if (tol >= 0 && gramDeviation(p) <= tol) break;
     saved.push({ a, p });
     a = y;
   }
   return { out: a, saved };
+}
+
+/** ||P - I||_F of a square Gram. */
+export function gramDeviation(p: ArrayLike<number>): number {
+  const s = Math.round(Math.sqrt(p.length));
+  let acc = 0;
+  for (let i = 0; i < s; i++) for (let j = 0; j < s; j++) acc += (p[i * s + j] - (i === j ? 1 : 0)) ** 2;
+  return Math.sqrt(acc);
 }
 
 /** Backward through the saved iterations (3 products per step). */
@@ -347,7 +359,25 @@ export interface RefSpectralSaved {
  * wide (r <= c): G = W W^T = U diag(lam) U^T, W_K = U diag(q_K(lam)) U^T W;
  * tall: the same with W^T. Equal to refBjorckForward's K iterations up to rounding.
  */
-export function refBjorckSpectralForward(r: number, c: number, iters: number, beta: number, w: ArrayLike<number>) {
+/**
+ * The steps K iterations with tolerance tol do, from the eigenvalues alone:
+ * step k's Gram has eigenvalues m_k(lam_i) = lam_i q_k(lam_i)^2, so
+ * ||P_k - I||_F^2 = sum_i (m_k(lam_i) - 1)^2; the first k where that is <= tol^2
+ * (bjorckForwardTol's rule, evaluated exactly instead of on a rounded Gram), else K.
+ */
+export function spectralSteps(lam: ArrayLike<number>, iters: number, beta: number, tol: number): number {
+  if (!(tol >= 0)) return iters;
+  const q = new Float64Array(lam.length).fill(1);
+  for (let k = 0; k < iters; k++) {
+    let acc = 0;
+    for (let i = 0; i < lam.length; i++) acc += (lam[i] * q[i] * q[i] - 1) ** 2;
+    if (Math.sqrt(acc) <= tol) return k;
+    for (let i = 0; i < lam.length; i++) q[i] *= 1 + beta - beta * lam[i] * q[i] * q[i];
+  }
+  return iters;
+}
+
+export function refBjorckSpectralForward(r: number, c: number, iters: number, beta: number, w: ArrayLike<number>, tol = -1) {
   const wide = r <= c, s = Math.min(r, c), l = Math.max(r, c);
   const g = new Float64Array(s * s);
   if (wide) refGemm(0, 1, s, s, c, 1, w, c, w, c, 0, g, s);
@@ -358,12 +388,13 @@ export function refBjorckSpectralForward(r: number, c: number, iters: number, be
   if (wide) refGemm(0, 0, s, c, s, 1, zt, s, w, c, 0, v, c);
   else refGemm(0, 1, s, r, s, 1, zt, s, w, c, 0, v, r);
   const lam = rowSquares(v, s, l);
-  const { q } = refSpectralCoeffs(lam, iters, beta);
+  const steps = spectralSteps(lam, iters, beta, tol);
+  const { q } = refSpectralCoeffs(lam, steps, beta);
   const y = v.map((val, idx) => q[Math.floor(idx / l)] * val);
   const out = new Float64Array(r * c);
   if (wide) refGemm(1, 0, r, c, s, 1, zt, s, y, l, 0, out, c);
   else refGemm(1, 0, r, c, s, 1, y, l, zt, s, 0, out, c);
-  return { out, saved: { zt, v, lam, q } as RefSpectralSaved };
+  return { out, steps, saved: { zt, v, lam, q } as RefSpectralSaved };
 }
 
 /**

@@ -16,7 +16,7 @@
 // (src/engine/builds.ts), not only on the engine's.
 
 import { G64, type Kernels } from "./wasm.js";
-import { rowSquares } from "./reference.js";
+import { rowSquares, spectralSteps } from "./reference.js";
 
 /** The allocator the forward pass needs: the engine's arena or a bump allocator. */
 export interface RawMemory {
@@ -40,11 +40,12 @@ export function spectralWorkspaceBytes(k: Kernels, r: number, c: number, iters: 
 /**
  * W_K for the f32 r x c matrix at byte offset w into out (f32, r x c). With
  * `save`, also writes U^T (eigenvectors as rows, s x s) and V = U^T X (s x l)
- * rounded to f32. Returns the eigenvalues and q_K of each. NaN or infinite
- * weights give a NaN result; a failed eigensolver throws.
+ * rounded to f32. tol >= 0 stops the K steps early by bjorckForwardTol's rule
+ * (spectralSteps). Returns the eigenvalues, q of each and the steps done.
+ * NaN or infinite weights give a NaN result; a failed eigensolver throws.
  */
-export function spectralForwardRaw(k: Kernels, mem: RawMemory, r: number, c: number, iters: number, beta: number,
-  w: number, out: number, save: SpectralSaveTargets | null, work: number): { lam: Float64Array; q: Float64Array } {
+export function spectralForwardRaw(k: Kernels, mem: RawMemory, r: number, c: number, iters: number, beta: number, tol: number,
+  w: number, out: number, save: SpectralSaveTargets | null, work: number): { lam: Float64Array; q: Float64Array; steps: number } {
   const wide = r <= c, s = Math.min(r, c), l = Math.max(r, c);
   const buffers: [number, number][] = [];
   const alloc = (bytes: number) => {
@@ -66,8 +67,10 @@ export function spectralForwardRaw(k: Kernels, mem: RawMemory, r: number, c: num
     const buf = mem.memory.buffer;
     const vv = new Float64Array(buf, v, s * l);
     // The eigenvalues used from here on are V's squared row norms (rowSquares in reference.ts says why).
-    new Float64Array(buf, lam, s).set(rowSquares(vv, s, l));
-    k.bjorckSpectralCoeffs(s, lam, iters, beta, q, 0, work);
+    const lamHost = rowSquares(vv, s, l);
+    new Float64Array(buf, lam, s).set(lamHost);
+    const steps = spectralSteps(lamHost, iters, beta, tol);
+    k.bjorckSpectralCoeffs(s, lam, steps, beta, q, 0, work);
     const qv = new Float64Array(buf, q, s), yv = new Float32Array(buf, y32, s * l);
     for (let i = 0; i < s; i++) {
       const qi = qv[i];
@@ -78,7 +81,7 @@ export function spectralForwardRaw(k: Kernels, mem: RawMemory, r: number, c: num
     // Out_X = U Y: for a wide W that is W_K; for a tall one W_K = Y^T U^T.
     if (wide) k.gemm(1, 0, r, c, s, 1, zt32, s, y32, l, 0, out, c, work);
     else k.gemm(1, 0, r, c, s, 1, y32, l, zt32, s, 0, out, c, work);
-    return { lam: Float64Array.from(new Float64Array(buf, lam, s)), q: Float64Array.from(qv) };
+    return { lam: lamHost, q: Float64Array.from(qv), steps };
   } finally {
     for (const [ptr, bytes] of buffers) mem.free(ptr, bytes);
   }

@@ -24,6 +24,7 @@ export interface Kernels {
     beta: number, c: number, ldc: number, work: number): void;
   gemmWorkspaceBytes(): number;
   bjorckForward(r: number, c: number, iters: number, beta: number, w: number, out: number, save: number, work: number): void;
+  bjorckForwardTol(r: number, c: number, iters: number, beta: number, tol: number, w: number, out: number, save: number, work: number): number;
   bjorckBackward(r: number, c: number, iters: number, beta: number, save: number, gOut: number, gIn: number, work: number): void;
   bjorckWorkspaceBytes(r: number, c: number): number;
   bjorckSaveFloats(r: number, c: number, iters: number): number;
@@ -62,7 +63,7 @@ export interface Kernels {
  */
 export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["length"] } = {
   gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
-  bjorckForward: 8, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
+  bjorckForward: 8, bjorckForwardTol: 9, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
   gemm64: 13, gemm64WorkspaceBytes: 0, bjorckSpectralCoeffs: 7, bjorckSpectralWorkspaceBytes: 2,
   eigSym: 7, eigSymWorkspaceBytes: 1,
   groupsortForward: 4, groupsortBackward: 6,
