@@ -45,7 +45,7 @@ model
   --bjorck-method iterate|spectral   how W_K is computed (default iterate: the paper's K steps);
                               spectral: the same K steps through the f64 eigendecomposition of
                               each weight's smaller Gram, equal up to rounding at a cost that
-                              does not grow with K (faster from K of about 10; opt-in, not the paper's procedure)
+                              does not grow with K (faster from K of about 8; opt-in, not the paper's procedure)
   --bjorck-tol T              stop the K steps early once ||P - I||_F <= T, P the iterate's
                               smaller Gram (then every singular value <= sqrt(1 + T)); default: never
 

@@ -1,10 +1,11 @@
 // Kernel dispatch: tensor-level wrappers for the kernels that ops.ts, tape.ts
-// and optim.ts need (gemm, Björck and GroupSort forward/backward, row bias,
-// column sums, sigmoid, softplus, axpby, adamStep), each running the WASM
-// kernel for f32 tensors and the TypeScript reference for f64 ones, plus the
-// generic host loops (map, map2, mapWith) for cheap elementwise work. Not
-// wrapped: syrk (used inside the Björck kernel), scale (there and in
-// columnSums) and peakMulAdd (benchmark only). The autodiff rules are written
+// and optim.ts need (gemm, Björck iterated and spectral and GroupSort
+// forward/backward, row bias, column sums, sigmoid, softplus, axpby, adamStep),
+// each running the WASM kernel for f32 tensors and the TypeScript reference for
+// f64 ones, plus the generic host loops (map, map2, mapWith) for cheap
+// elementwise work. Not wrapped: syrk (used inside the Björck kernel), scale
+// (there and in columnSums), gemm64, eigSym and bjorckSpectralCoeffs (inside the
+// spectral Björck, src/engine/spectral.ts) and peakMulAdd (benchmark only). The autodiff rules are written
 // only against these functions, so the same rules run on both paths and the
 // f64 path can check the f32 one. Every function here allocates its output
 // before it takes any typed-array view.
