@@ -31,18 +31,36 @@ export function bjorckSaveFloats(r: i32, c: i32, iters: i32): i32 {
   return iters * (r * c + s * s);
 }
 
-/** One iteration: Y = (1+beta) A - beta * (A A^T) A (or A (A^T A)); P receives the Gram. */
-function bjorckStep(r: i32, c: i32, beta: f32, a: usize, p: usize, y: usize, gw: usize): void {
+/** P = A A^T (wide) or A^T A (tall): the smaller Gram of A. */
+function gram(r: i32, c: i32, a: usize, p: usize, gw: usize): void {
+  if (r <= c) syrk(0, r, c, 1, a, c, 0, p, r, gw);
+  else syrk(1, c, r, 1, a, c, 0, p, c, gw);
+}
+
+/** Y = (1+beta) A - beta P A (or A P), given the Gram P of A. */
+function update(r: i32, c: i32, beta: f32, a: usize, p: usize, y: usize, gw: usize): void {
   const n = r * c;
   copy(n, a, y);
   scale(n, 1 + beta, y);
-  if (r <= c) {
-    syrk(0, r, c, 1, a, c, 0, p, r, gw);
-    gemm(0, 0, r, c, r, -beta, p, r, a, c, 1, y, c, gw);
-  } else {
-    syrk(1, c, r, 1, a, c, 0, p, c, gw);
-    gemm(0, 0, r, c, c, -beta, a, c, p, c, 1, y, c, gw);
+  if (r <= c) gemm(0, 0, r, c, r, -beta, p, r, a, c, 1, y, c, gw);
+  else gemm(0, 0, r, c, c, -beta, a, c, p, c, 1, y, c, gw);
+}
+
+/**
+ * ||P - I||_F for the s x s Gram P, accumulated in f64. It bounds every
+ * |sigma_i^2 - 1| of the iterate, so a tolerance on it bounds the spectral
+ * norm: sigma_max <= sqrt(1 + tol).
+ */
+function gramDeviation(s: i32, p: usize): f64 {
+  let acc: f64 = 0;
+  for (let i = 0; i < s; i++) {
+    const row = p + <usize>(i * s) * F32;
+    for (let j = 0; j < s; j++) {
+      const d = <f64>load<f32>(row + <usize>j * F32) - (i == j ? 1.0 : 0.0);
+      acc += d * d;
+    }
   }
+  return Math.sqrt(acc);
 }
 
 /**
@@ -50,31 +68,47 @@ function bjorckStep(r: i32, c: i32, beta: f32, a: usize, p: usize, y: usize, gw:
  * every iterate and Gram for the backward pass.
  */
 export function bjorckForward(r: i32, c: i32, iters: i32, beta: f32, w: usize, out: usize, save: usize, work: usize): void {
+  forward(r, c, iters, beta, -1, w, out, save, work);
+}
+
+/**
+ * As bjorckForward, but stops before step k when the iterate A_k already has
+ * ||P_k - I||_F <= tol (P_k its smaller Gram, which step k computes anyway, so
+ * the test costs O(s^2)); the output is then A_k. Returns the number of steps
+ * done, which is what bjorckBackward must be given. tol < 0 never stops.
+ */
+export function bjorckForwardTol(r: i32, c: i32, iters: i32, beta: f32, tol: f64, w: usize, out: usize, save: usize, work: usize): i32 {
+  return forward(r, c, iters, beta, tol, w, out, save, work);
+}
+
+function forward(r: i32, c: i32, iters: i32, beta: f32, tol: f64, w: usize, out: usize, save: usize, work: usize): i32 {
   const s = min(r, c);
   const n = r * c;
   const gw = work;
-  const gram = work + <usize>gemmWorkspaceBytes();
-  const buf0 = gram + <usize>(2 * s * s) * F32;
+  const gramBuf = work + <usize>gemmWorkspaceBytes();
+  const buf0 = gramBuf + <usize>(2 * s * s) * F32;
   const buf1 = buf0 + <usize>n * F32;
-  if (iters <= 0) {
-    copy(n, w, out);
-    return;
-  }
   let src = w;
   for (let k = 0; k < iters; k++) {
-    const last = k == iters - 1;
     let a = src;
-    let p = gram;
+    let p = gramBuf;
     if (save != 0) {
       const slot = save + <usize>(k * (n + s * s)) * F32;
       if (a != slot) copy(n, a, slot);
       a = slot;
       p = slot + <usize>n * F32;
     }
-    const y = last ? out : (k & 1 ? buf1 : buf0);
-    bjorckStep(r, c, beta, a, p, y, gw);
+    gram(r, c, a, p, gw);
+    if (tol >= 0 && gramDeviation(s, p) <= tol) {
+      if (a != out) copy(n, a, out);
+      return k;
+    }
+    const y = k == iters - 1 ? out : (k & 1 ? buf1 : buf0);
+    update(r, c, beta, a, p, y, gw);
     src = y;
   }
+  if (iters <= 0) copy(n, w, out);
+  return max(iters, 0);
 }
 
 /**

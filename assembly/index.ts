@@ -2,7 +2,10 @@
 // that the TypeScript side owns (src/engine/arena.ts); none allocates.
 
 export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
-export { bjorckForward, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
+export { bjorckForward, bjorckForwardTol, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
+export { gemm64, gemm64WorkspaceBytes } from "./gemm64";
+export { eigSym, eigSymWorkspaceBytes } from "./eig";
+export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";

@@ -114,6 +114,27 @@ export function kernelBenchmarks(inst: Pick<WasmInstance, "kernels" | "build" | 
   bjorckRow("bjorck.k3.fwdbwd", 3, true);
   bjorckRow("bjorck.k50.fwd", 50, false);
 
+  // --- f64 symmetric eigensolver on a 512x512 Gram (the spectral Björck's cost per large layer)
+  if (want("eig.f64.512")) {
+    const n = 512, c = 784;
+    const w = arena.f32(randomBuffer(n * c, 1 / Math.sqrt(c)), n * c);
+    const a = arena.alloc(n * n * 8), vals = arena.alloc(n * 8), vecs = arena.alloc(n * n * 8);
+    const gram = arena.f64(a, n * n);
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j <= i; j++) {
+        let s = 0;
+        for (let t = 0; t < c; t++) s += w[i * c + t] * w[j * c + t];
+        gram[i * n + j] = gram[j * n + i] = s;
+      }
+    }
+    const bytes = k.eigSymWorkspaceBytes(n), work = arena.alloc(bytes);
+    const row = measure("eig.f64.512", build, 0, () => {
+      if (k.eigSym(n, a, n, vals, vecs, work, bytes) !== 0) throw new Error("eigSym failed");
+    }, { ...opts, minRuns: quick ? 3 : 10 });
+    row.note = "eigenvalues and eigenvectors of a 512x512 Gram, f64, one thread";
+    rows.push(row);
+  }
+
   // --- GroupSort on a hidden layer's activations
   if (want("groupsort.128x512")) {
     const n = 128 * 512;

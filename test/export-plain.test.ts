@@ -98,11 +98,14 @@ test("metadata and tensor names describe each variant", async () => {
       assert.is(md.activation, "relu");
       assert.is(md.groupsort_group_size, undefined);
       assert.is(md.bjorck_iters, "0");
+      assert.is(md.bjorck_method, undefined);
       assert.is(md["lipschitz.decoder"], "1");
     } else {
       assert.is(md.activation, "groupsort");
       assert.is(md.groupsort_group_size, "2");
       assert.is(md.bjorck_iters, "10", "the fine-tuned model's K");
+      assert.is(md.bjorck_method, "iterate");
+      assert.is(md.bjorck_tolerance, undefined);
       assert.is(md["lipschitz.encoder_mean"], "5");
     }
     if (variant === "fixed") assert.equal(JSON.parse(md.sigma_gamma), [0.1, 0.2, 0.05, 0.3]);

@@ -13,6 +13,7 @@ import { engine } from "../src/engine/engine.js";
 import { type DType, type Tensor, tensor, tidy } from "../src/engine/tensor.js";
 import * as ops from "../src/engine/ops.js";
 import { grad, noGrad, requireGrad } from "../src/engine/tape.js";
+import { gramDeviation, refBjorckForward } from "../src/engine/reference.js";
 import { assertClose, rng, uniform } from "./helpers.js";
 
 interface Input {
@@ -46,15 +47,44 @@ function separatedGroups(m: number, n: number, g: number): Input {
   return { values, shape: [m, n] };
 }
 
+/**
+ * A tolerance that stops Björck before step 3 with a wide margin: the
+ * geometric mean of ||P_2 - I||_F and ||P_3 - I||_F (quadratic convergence
+ * keeps them orders apart, so no finite-difference step or f32 rounding moves
+ * the stop).
+ */
+function stopBeforeStep3(w: Input): number {
+  const [m, n] = w.shape;
+  const { saved } = refBjorckForward(m, n, 4, 0.5, w.values);
+  return Math.sqrt(gramDeviation(saved[2].p) * gramDeviation(saved[3].p));
+}
+const tolInput = mat(4, 6, -0.45, 0.45);
+const tol = stopBeforeStep3(tolInput);
+
 const CASES: Record<OpName, Case[]> = {
   matmul: [[false, false], [false, true], [true, false], [true, true]].map(([ta, tb]) => ({
     name: `matmul ta=${ta} tb=${tb}`,
     inputs: [ta ? mat(4, 3) : mat(3, 4), tb ? mat(5, 4) : mat(4, 5)],
     build: ([a, b]) => ops.matmul(a, b, ta, tb),
   })),
-  bjorck: [[3, 5], [5, 3], [4, 4]].map(([m, n]) => ({
-    name: `bjorck ${m}x${n}`, inputs: [mat(m, n, -0.4, 0.4)], build: ([w]) => ops.bjorck(w, 3),
-  })),
+  bjorck: [
+    ...[[3, 5], [5, 3], [4, 4]].map(([m, n]) => ({
+      name: `bjorck ${m}x${n}`, inputs: [mat(m, n, -0.4, 0.4)], build: ([w]: Tensor[]) => ops.bjorck(w, 3),
+    })),
+    { name: "bjorck 4x6 K=10 stopped by the tolerance before step 3", inputs: [tolInput], build: ([w]) => ops.bjorck(w, 10, 0.5, tol) },
+  ],
+  bjorckSpectral: [
+    ...([[3, 5, 3], [5, 3, 15], [4, 4, 50]] as const).map(([m, n, k]) => ({
+      name: `bjorckSpectral ${m}x${n} K=${k}`, inputs: [mat(m, n, -0.4, 0.4)], build: ([w]: Tensor[]) => ops.bjorckSpectral(w, k),
+    })),
+    {
+      // Orthonormal rows times 0.5: every singular value coincides (the orthogonal initialisation).
+      name: "bjorckSpectral 2x4 with coincident singular values K=3",
+      inputs: [{ values: Float64Array.from([0.5, 0, 0, 0, 0, 0.3, 0.4, 0]), shape: [2, 4] }],
+      build: ([w]) => ops.bjorckSpectral(w, 3),
+    },
+    { name: "bjorckSpectral 4x6 K=10 stopped by the tolerance before step 3", inputs: [tolInput], build: ([w]) => ops.bjorckSpectral(w, 10, 0.5, tol) },
+  ],
   affine: [1, 1.7].map((s) => ({
     name: `affine s=${s}`, inputs: [mat(3, 5), mat(4, 5), vec(4)], build: ([x, w, b]) => ops.affine(x, w, b, s),
   })),

@@ -17,6 +17,9 @@ import { TRAIN_OPTIONS, buildConfig, buildSettings, parseTrainFlags } from "../s
 import { RESUME_CHECKED_FLAGS, RESUME_NEUTRAL_FLAGS, type ResumedRun, checkResumeFlags } from "../src/cli/train-resume.js";
 import { LipvaeError } from "../src/errors.js";
 import { loadModel } from "../src/model/store.js";
+import * as ops from "../src/engine/ops.js";
+import { noGrad } from "../src/engine/tape.js";
+import { tidy } from "../src/engine/tensor.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "lipvae-train-cli-"));
 process.on("exit", () => rmSync(root, { recursive: true, force: true }));
@@ -205,6 +208,57 @@ test("--resume accepts the flags a run was started with, whatever flags interact
   differs(starts[4], ["--epochs", "3"], /--epochs 3 differs from the checkpoint's run, which trains until the loss settles/);
   differs(starts[4], ["--train-limit", "100"], /--train-limit 100 differs from the checkpoint's run, which trains on every training image/);
   differs(starts[4], ["--dataset", "fashion-mnist"], /--dataset fashion-mnist differs from the checkpoint's mnist/);
+});
+
+test("--bjorck-method and --bjorck-tol are recorded in the configuration, validated, and fixed on --resume", () => {
+  const config = (argv: string[]) => buildConfig(parseTrainFlags(argv).values);
+  assert.equal(config([]).bjorck, { beta: 0.5, trainIters: 3, finetuneIters: 50, method: "iterate", tolerance: null });
+  assert.equal(config(["--bjorck-method", "spectral", "--bjorck-tol", "1e-4"]).bjorck,
+    { beta: 0.5, trainIters: 3, finetuneIters: 50, method: "spectral", tolerance: 1e-4 });
+  assert.throws(() => config(["--bjorck-method", "svd"]), /--bjorck-method must be iterate or spectral \(got 'svd'\)/);
+  assert.throws(() => config(["--bjorck-tol", "-1"]), /--bjorck-tol/);
+  const differs = (start: string[], extra: string[], expected: RegExp) => assert.match(resumeVerdict(start, extra) ?? "accepted", expected);
+  differs(["--bjorck-method", "spectral"], ["--bjorck-method", "iterate"], /--bjorck-method iterate differs from the checkpoint's spectral/);
+  differs([], ["--bjorck-method", "spectral"], /--bjorck-method spectral differs from the checkpoint's iterate/);
+  differs([], ["--bjorck-tol", "1e-3"], /--bjorck-tol 1e-3 differs from the checkpoint's run, which never stops the Björck steps early/);
+  differs(["--bjorck-tol", "1e-3"], ["--bjorck-tol", "1e-4"], /--bjorck-tol 1e-4 differs from the checkpoint's 0\.001/);
+  assert.is(resumeVerdict(["--bjorck-tol", "1e-3", "--bjorck-method", "spectral"], ["--bjorck-tol", "0.001", "--bjorck-method", "spectral"]), null);
+  // A checkpoint written before these settings existed ran the paper's iteration without a tolerance.
+  const old = runOf([]);
+  delete old.config.bjorck.method;
+  delete old.config.bjorck.tolerance;
+  const { values, given } = parseTrainFlags(["--bjorck-method", "iterate", "--resume"]);
+  checkResumeFlags(values, given, old);
+  assert.throws(() => checkResumeFlags(...(() => {
+    const p = parseTrainFlags(["--bjorck-method", "spectral", "--resume"]);
+    return [p.values, p.given, old] as const;
+  })()), /--bjorck-method spectral differs from the checkpoint's iterate/);
+});
+
+test("a spectral run trains, resumes after Ctrl-C byte for byte, and records its method; old model.json files mean iterate", async () => {
+  const flags = [...TINY, "--bjorck-method", "spectral"];
+  const dir = newDir();
+  const first = await lipvae(["train", ...flags, "--out", dir], ctrlCAt(/train epoch 1: train loss/));
+  assert.is(first.status, 130, first.stderr);
+  assert.match(first.stderr, /spectral Björck/);
+  const resumed = await lipvae(resumeCommand(first));
+  assert.is(resumed.status, 0, resumed.stderr);
+  const straight = newDir();
+  assert.is((await lipvae(["train", ...flags, "--out", straight])).status, 0);
+  assert.equal(readFileSync(path.join(dir, "model.safetensors")), readFileSync(path.join(straight, "model.safetensors")),
+    "the resumed spectral run equals the uninterrupted one");
+  assert.is(loadModel(dir).meta.config.bjorck.method, "spectral");
+  // The same model.json without the method: the model runs the paper's iteration.
+  const json = path.join(dir, "model.json");
+  const meta = JSON.parse(readFileSync(json, "utf8"));
+  delete meta.config.bjorck.method;
+  delete meta.config.bjorck.tolerance;
+  writeFileSync(json, JSON.stringify(meta));
+  const { vae } = loadModel(dir);
+  const w = vae.decoder.layers[1].weight;
+  const viaModel = noGrad(() => tidy(() => Float64Array.from(vae.effectiveWeights(4).decoder[1].data)));
+  const iterated = noGrad(() => tidy(() => Float64Array.from(ops.bjorck(w, 4).data)));
+  assert.equal(viaModel, iterated);
 });
 
 // ---------------------------------------------------------------------------

@@ -9,7 +9,8 @@
 // A layer's bound covers two matrices, because a certificate must hold both for
 // the network that runs and for the file `lipvae export` writes:
 // - the forward pass: W_eff is computed exactly as the forward pass computes it
-//   (f32 Björck on the WASM kernels), and the kernel multiplies by the scale
+//   (f32 Björck on the WASM kernels, by the model's method and tolerance:
+//   mlp.effectiveWeights with the model's BjorckOptions), and the kernel multiplies by the scale
 //   s = M^(1/L) passed as an f32 argument, i.e. by fround(s), which is above
 //   the f64 s for some M (M = 2: by 1.9e-8 relative). The layer is
 //   max(s, fround(s)) ||W_eff||;
@@ -22,7 +23,7 @@ import { noGrad } from "../engine/tape.js";
 import { engine } from "../engine/engine.js";
 import { tidy } from "../engine/tensor.js";
 import { LipvaeError } from "../errors.js";
-import type { ModelConfig } from "../model/config.js";
+import { type BjorckOptions, type ModelConfig, bjorckOptions } from "../model/config.js";
 import { foldScale } from "../model/export.js";
 import type { MLP } from "../model/mlp.js";
 import type { VAE } from "../model/vae.js";
@@ -85,9 +86,10 @@ export interface MeasuredConstants {
   warnings: string[];
 }
 
-function measureNet(mlp: MLP, iters: number, beta: number, outputFactor: number): NetMeasurement {
-  const weights = tidy(() => noGrad(() => mlp.effectiveWeights(iters, beta).map((w) => Float32Array.from(w.data))));
-  const others = otherBuildsWeights(mlp, iters, beta);
+function measureNet(mlp: MLP, iters: number, opts: BjorckOptions, outputFactor: number): NetMeasurement {
+  // The weights the model runs: the same method and tolerance as its forward pass.
+  const weights = tidy(() => noGrad(() => mlp.effectiveWeights(iters, opts).map((w) => Float32Array.from(w.data))));
+  const others = otherBuildsWeights(mlp, iters, opts);
   const s = mlp.layerScale;
   const scale = Math.max(s, Math.fround(s));
   const layers = mlp.layers.map((layer, i): LayerMeasurement => {
@@ -122,10 +124,10 @@ function measureNet(mlp: MLP, iters: number, beta: number, outputFactor: number)
 }
 
 /** The Björck weights of every other usable build (none for the standard kind, which has no Björck). */
-function otherBuildsWeights(mlp: MLP, iters: number, beta: number): Float32Array[][] {
+function otherBuildsWeights(mlp: MLP, iters: number, opts: BjorckOptions): Float32Array[][] {
   if (mlp.kind !== "lipschitz") return [];
   const mats = mlp.layers.map((l) => ({ w: Float32Array.from(l.weight.data), r: l.weight.shape[0], c: l.weight.shape[1] }));
-  return usableBuilds().filter((b) => b !== engine().build).map((b) => bjorckOnBuild(b, mats, iters, beta));
+  return usableBuilds().filter((b) => b !== engine().build).map((b) => bjorckOnBuild(b, mats, iters, opts.beta, opts));
 }
 
 /** ||x - y||_F (or ||x||_F), rounded generously upward. */
@@ -166,10 +168,10 @@ export function measurementKey(config: ModelConfig, parametersSha256: string, bj
 
 /** Measures a, b, c on the model's effective weights for `iters` Björck steps (the saved model's). */
 export function measureConstants(vae: VAE, iters: number): MeasuredConstants {
-  const beta = vae.config.bjorck.beta;
-  const decoder = measureNet(vae.decoder, iters, beta, 1 / 4);
-  const mean = measureNet(vae.encoderMean, iters, beta, 1);
-  const std = vae.encoderStd ? measureNet(vae.encoderStd, iters, beta, 1 / 4) : null;
+  const opts = bjorckOptions(vae.config);
+  const decoder = measureNet(vae.decoder, iters, opts, 1 / 4);
+  const mean = measureNet(vae.encoderMean, iters, opts, 1);
+  const std = vae.encoderStd ? measureNet(vae.encoderStd, iters, opts, 1 / 4) : null;
   const nets = [decoder, mean, ...(std ? [std] : [])];
   const warnings: string[] = [];
   let converged = true;

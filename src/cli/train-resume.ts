@@ -97,6 +97,9 @@ const rules: Record<string, Rule> = {
   beta: compare((raw) => number("--beta", raw, { min: 0 }), (r) => r.config.klBeta),
   k: compare(whole("--k", 1), (r) => r.config.bjorck.trainIters),
   "k-finetune": compare(whole("--k-finetune", 1), (r) => r.config.bjorck.finetuneIters),
+  // Checkpoints from before these settings existed ran the paper's iteration with no tolerance.
+  "bjorck-method": compare(text, (r) => r.config.bjorck.method ?? "iterate"),
+  "bjorck-tol": compare((raw) => number("--bjorck-tol", raw, { min: 0 }), (r) => r.config.bjorck.tolerance ?? null, "never stops the Björck steps early"),
   dataset: (raw, run) => (run.dataset === null || run.dataset === raw ? null : `the checkpoint's ${run.dataset}`),
   "train-limit": compare(whole("--train-limit", 1), (r) => r.trainLimit, "trains on every training image"),
   "validation-limit": compare(whole("--validation-limit", 1), (r) => r.settings.validationLimit, "validates on every validation image"),

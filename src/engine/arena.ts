@@ -96,6 +96,11 @@ export class Arena {
     return new Float32Array(this.memory.buffer, ptr, length);
   }
 
+  /** A Float64Array over [ptr, ptr + 8*length) (ptr 8-byte aligned); stays valid when the memory grows. */
+  f64(ptr: number, length: number): Float64Array {
+    return new Float64Array(this.memory.buffer, ptr, length);
+  }
+
   stats(): { liveBytes: number; reservedBytes: number; memoryBytes: number } {
     return { liveBytes: this.liveBytes, reservedBytes: this.top, memoryBytes: this.memory.buffer.byteLength };
   }

@@ -1,10 +1,11 @@
 // Kernel dispatch: tensor-level wrappers for the kernels that ops.ts, tape.ts
-// and optim.ts need (gemm, Björck and GroupSort forward/backward, row bias,
-// column sums, sigmoid, softplus, axpby, adamStep), each running the WASM
-// kernel for f32 tensors and the TypeScript reference for f64 ones, plus the
-// generic host loops (map, map2, mapWith) for cheap elementwise work. Not
-// wrapped: syrk (used inside the Björck kernel), scale (there and in
-// columnSums) and peakMulAdd (benchmark only). The autodiff rules are written
+// and optim.ts need (gemm, Björck iterated and spectral and GroupSort
+// forward/backward, row bias, column sums, sigmoid, softplus, axpby, adamStep),
+// each running the WASM kernel for f32 tensors and the TypeScript reference for
+// f64 ones, plus the generic host loops (map, map2, mapWith) for cheap
+// elementwise work. Not wrapped: syrk (used inside the Björck kernel), scale
+// (there and in columnSums), gemm64, eigSym and bjorckSpectralCoeffs (inside the
+// spectral Björck, src/engine/spectral.ts) and peakMulAdd (benchmark only). The autodiff rules are written
 // only against these functions, so the same rules run on both paths and the
 // f64 path can check the f32 one. Every function here allocates its output
 // before it takes any typed-array view.
@@ -12,9 +13,11 @@
 import { engine } from "./engine.js";
 import { type Data, empty, type Tensor } from "./tensor.js";
 import {
-  type BinaryOp, type UnaryOp, refAdamStep, refBinary, refUnary, refBjorckBackward, refBjorckForward, refGemm, refGroupsortBackward, refGroupsortForward,
-  refSigmoid, refSoftplus,
+  type BinaryOp, type UnaryOp, refAdamStep, refBinary, refUnary, refBjorckBackward, refBjorckForward,
+  refBjorckSpectralBackward, refBjorckSpectralForward, refGemm,
+  refGroupsortBackward, refGroupsortForward, refSigmoid, refSoftplus, type RefSpectralSaved,
 } from "./reference.js";
+import { spectralForwardRaw, spectralWorkspaceBytes } from "./spectral.js";
 
 /** out = alpha op(A) op(B) into a new tensor. */
 export function gemm(transA: boolean, transB: boolean, a: Tensor, b: Tensor, alpha = 1): Tensor {
@@ -43,20 +46,26 @@ export interface BjorckSaved {
   host: { a: Float64Array; p: Float64Array }[] | null;
 }
 
-export function bjorckForward(w: Tensor, iters: number, beta: number, save: boolean): { out: Tensor; saved: BjorckSaved | null } {
+/**
+ * K Björck steps; with tol >= 0 the iteration stops early once ||P_k - I||_F <= tol
+ * (assembly/bjorck.ts, bjorckForwardTol). saved.iters is the number of steps done.
+ */
+export function bjorckForward(w: Tensor, iters: number, beta: number, save: boolean, tol = -1): { out: Tensor; saved: BjorckSaved | null } {
   const [r, c] = w.shape;
   if (w.dtype === "f64") {
-    const { out, saved } = refBjorckForward(r, c, iters, beta, w.data);
+    const { out, saved } = refBjorckForward(r, c, iters, beta, w.data, tol);
     const t = empty([r, c], "f64");
     t.data.set(out);
-    return { out: t, saved: save ? { rows: r, cols: c, iters, beta, buffer: null, host: saved } : null };
+    return { out: t, saved: save ? { rows: r, cols: c, iters: saved.length, beta, buffer: null, host: saved } : null };
   }
   const e = engine();
   const out = empty([r, c]);
   const buffer = save && iters > 0 ? empty([e.kernels.bjorckSaveFloats(r, c, iters)]) : null;
   const work = e.workspace(e.kernels.bjorckWorkspaceBytes(r, c));
-  e.kernels.bjorckForward(r, c, iters, beta, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
-  return { out, saved: save ? { rows: r, cols: c, iters, beta, buffer, host: null } : null };
+  let done = iters;
+  if (tol >= 0) done = e.kernels.bjorckForwardTol(r, c, iters, beta, tol, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
+  else e.kernels.bjorckForward(r, c, iters, beta, w.ptr, out.ptr, buffer ? buffer.ptr : 0, work);
+  return { out, saved: save ? { rows: r, cols: c, iters: done, beta, buffer, host: null } : null };
 }
 
 export function bjorckBackward(saved: BjorckSaved, gOut: Tensor): Tensor {
@@ -72,6 +81,89 @@ export function bjorckBackward(saved: BjorckSaved, gOut: Tensor): Tensor {
   const work = e.workspace(e.kernels.bjorckWorkspaceBytes(r, c));
   e.kernels.bjorckBackward(r, c, iters, beta, saved.buffer ? saved.buffer.ptr : 0, gOut.ptr, gIn.ptr, work);
   return gIn;
+}
+
+/** Saved state of the spectral Björck: opaque to callers, consumed by bjorckSpectralBackward. */
+export interface BjorckSpectralSaved {
+  rows: number;
+  cols: number;
+  iters: number;
+  beta: number;
+  /** f32: U^T (s x s) and V = U^T X (s x l) as arena tensors, eigenvalues and q_K on the host. */
+  zt: Tensor | null;
+  v: Tensor | null;
+  lam: Float64Array;
+  q: Float64Array;
+  /** f64: the reference's state. */
+  host: RefSpectralSaved | null;
+}
+
+/** K Björck steps through the eigendecomposition of the smaller Gram (src/engine/spectral.ts). */
+export function bjorckSpectralForward(w: Tensor, iters: number, beta: number, save: boolean, tol = -1): { out: Tensor; saved: BjorckSpectralSaved | null } {
+  const [r, c] = w.shape;
+  const s = Math.min(r, c), l = Math.max(r, c);
+  if (w.dtype === "f64") {
+    const { out, steps, saved } = refBjorckSpectralForward(r, c, iters, beta, w.data, tol);
+    const t = empty([r, c], "f64");
+    t.data.set(out);
+    return { out: t, saved: save ? { rows: r, cols: c, iters: steps, beta, zt: null, v: null, lam: saved.lam, q: saved.q, host: saved } : null };
+  }
+  const e = engine();
+  const out = empty([r, c]);
+  const zt = save ? empty([s, s]) : null, v = save ? empty([s, l]) : null;
+  const work = e.workspace(spectralWorkspaceBytes(e.kernels, r, c, iters));
+  const { lam, q, steps } = spectralForwardRaw(e.kernels, e.arena, r, c, iters, beta, tol, w.ptr, out.ptr,
+    zt && v ? { zt: zt.ptr, v: v.ptr } : null, work);
+  return { out, saved: save ? { rows: r, cols: c, iters: steps, beta, zt, v, lam, q, host: null } : null };
+}
+
+/**
+ * dL/dW from dL/dW_K. With X = W (wide) or W^T (tall), A = U^T dOut_X,
+ * M = A V^T, D the divided differences of q_K at the eigenvalues:
+ *   dX = U (diag(q) A + (D o (M + M^T)) V)
+ * (the derivation is at refBjorckSpectralBackward). Four f32 GEMMs of
+ * s^2 l each, plus the O(s^2 K) divided differences in f64.
+ */
+export function bjorckSpectralBackward(saved: BjorckSpectralSaved, gOut: Tensor): Tensor {
+  const { rows: r, cols: c, iters, beta } = saved;
+  if (gOut.dtype === "f64") {
+    const g = refBjorckSpectralBackward(r, c, iters, beta, saved.host!, gOut.data);
+    const t = empty([r, c], "f64");
+    t.data.set(g);
+    return t;
+  }
+  const wide = r <= c, s = Math.min(r, c), l = Math.max(r, c);
+  const e = engine(), k = e.kernels;
+  const zt = saved.zt!.ptr, v = saved.v!.ptr;
+  const a = empty([s, l]), m = empty([s, s]), sm = empty([s, s]), t = empty([s, l]), dw = empty([r, c]);
+  const lam = e.arena.alloc(s * 8), q = e.arena.alloc(s * 8), dd = e.arena.alloc(s * s * 8);
+  try {
+    const work = e.workspace(Math.max(k.gemmWorkspaceBytes(), k.bjorckSpectralWorkspaceBytes(s, iters)));
+    if (wide) k.gemm(0, 0, s, l, s, 1, zt, s, gOut.ptr, c, 0, a.ptr, l, work);
+    else k.gemm(0, 1, s, l, s, 1, zt, s, gOut.ptr, c, 0, a.ptr, l, work);
+    k.gemm(0, 1, s, s, l, 1, a.ptr, l, v, l, 0, m.ptr, s, work);
+    e.arena.f64(lam, s).set(saved.lam);
+    k.bjorckSpectralCoeffs(s, lam, iters, beta, q, dd, work);
+    const ddv = e.arena.f64(dd, s * s), mv = m.data, smv = sm.data;
+    for (let i = 0; i < s; i++) {
+      for (let j = 0; j < s; j++) smv[i * s + j] = ddv[i * s + j] * (mv[i * s + j] + mv[j * s + i]);
+    }
+    // T = diag(q) A, then T += S V.
+    const av = a.data, tv = t.data, qs = saved.q;
+    for (let i = 0; i < s; i++) {
+      const qi = qs[i];
+      for (let j = i * l, end = j + l; j < end; j++) tv[j] = qi * av[j];
+    }
+    k.gemm(0, 0, s, l, s, 1, sm.ptr, s, v, l, 1, t.ptr, l, work);
+    if (wide) k.gemm(1, 0, r, c, s, 1, zt, s, t.ptr, l, 0, dw.ptr, c, work);
+    else k.gemm(1, 0, r, c, s, 1, t.ptr, l, zt, s, 0, dw.ptr, c, work);
+    return dw;
+  } finally {
+    e.arena.free(lam, s * 8);
+    e.arena.free(q, s * 8);
+    e.arena.free(dd, s * s * 8);
+    for (const x of [a, m, sm, t]) x.dispose();
+  }
 }
 
 export function groupsortForward(x: Tensor, group: number): Tensor {

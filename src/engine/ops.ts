@@ -57,15 +57,39 @@ export function matmul(a: Tensor, b: Tensor, transA = false, transB = false): Te
 /**
  * Björck orthonormalisation of W (order 1): K iterations of
  * W <- (1+beta) W - beta W W^T W, fused, with the hand-written backward.
+ * With a tolerance, the iteration stops before a step whose input already
+ * has ||P - I||_F <= tolerance, P the smaller Gram (so sigma_max <= sqrt(1 + tol)).
  */
-export function bjorck(w: Tensor, iters: number, beta = 0.5): Tensor {
+export function bjorck(w: Tensor, iters: number, beta = 0.5, tolerance: number | null = null): Tensor {
   requireRank("bjorck", w, 2);
-  if (!Number.isInteger(iters) || iters < 0) throw new Error(`bjorck: iterations must be a non-negative integer (got ${iters})`);
+  checkBjorckArgs("bjorck", iters, tolerance);
   const track = gradEnabled() && w.requiresGrad;
-  const { out, saved } = K.bjorckForward(w, iters, beta, track);
+  const { out, saved } = K.bjorckForward(w, iters, beta, track, tolerance ?? -1);
   const keepAlive = saved?.buffer ? [saved.buffer] : [];
   // Rule: the kernel assembly/bjorck.ts bjorckBackward replays the saved iterates in reverse.
   return record(out, "bjorck", [w], keepAlive, (g) => [K.bjorckBackward(saved!, g)]);
+}
+
+function checkBjorckArgs(op: string, iters: number, tolerance: number | null): void {
+  if (!Number.isInteger(iters) || iters < 0) throw new Error(`${op}: iterations must be a non-negative integer (got ${iters})`);
+  if (tolerance !== null && !(tolerance >= 0)) throw new Error(`${op}: the tolerance must be a number >= 0 (got ${tolerance})`);
+}
+
+/**
+ * The same W_K as bjorck(w, iters, beta, tolerance), up to rounding, at a cost that does
+ * not grow with K: K steps act on each singular value alone, so they are one
+ * function of the smaller Gram, applied through its f64 eigendecomposition
+ * (src/engine/spectral.ts). Backward: Daleckii-Krein with divided differences
+ * that stay exact where eigenvalues coincide (assembly/spectral.ts). The
+ * tolerance rule is bjorck's, evaluated on the eigenvalues.
+ */
+export function bjorckSpectral(w: Tensor, iters: number, beta = 0.5, tolerance: number | null = null): Tensor {
+  requireRank("bjorckSpectral", w, 2);
+  checkBjorckArgs("bjorckSpectral", iters, tolerance);
+  const track = gradEnabled() && w.requiresGrad;
+  const { out, saved } = K.bjorckSpectralForward(w, iters, beta, track, tolerance ?? -1);
+  const keepAlive = saved?.zt && saved.v ? [saved.zt, saved.v] : [];
+  return record(out, "bjorckSpectral", [w], keepAlive, (g) => [K.bjorckSpectralBackward(saved!, g)]);
 }
 
 /**

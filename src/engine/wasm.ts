@@ -24,9 +24,17 @@ export interface Kernels {
     beta: number, c: number, ldc: number, work: number): void;
   gemmWorkspaceBytes(): number;
   bjorckForward(r: number, c: number, iters: number, beta: number, w: number, out: number, save: number, work: number): void;
+  bjorckForwardTol(r: number, c: number, iters: number, beta: number, tol: number, w: number, out: number, save: number, work: number): number;
   bjorckBackward(r: number, c: number, iters: number, beta: number, save: number, gOut: number, gIn: number, work: number): void;
   bjorckWorkspaceBytes(r: number, c: number): number;
   bjorckSaveFloats(r: number, c: number, iters: number): number;
+  gemm64(flags: number, m: number, n: number, k: number, alpha: number,
+    a: number, lda: number, b: number, ldb: number, beta: number, c: number, ldc: number, work: number): void;
+  gemm64WorkspaceBytes(): number;
+  bjorckSpectralCoeffs(n: number, lam: number, iters: number, beta: number, q: number, dd: number, work: number): void;
+  bjorckSpectralWorkspaceBytes(n: number, iters: number): number;
+  eigSym(n: number, a: number, lda: number, w: number, z: number, work: number, workBytes: number): number;
+  eigSymWorkspaceBytes(n: number): number;
   groupsortForward(n: number, g: number, x: number, y: number): void;
   groupsortBackward(n: number, g: number, x: number, dy: number, dx: number, idx: number): void;
   scale(n: number, alpha: number, x: number): void;
@@ -57,12 +65,17 @@ export interface Kernels {
  */
 export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["length"] } = {
   gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
-  bjorckForward: 8, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
+  bjorckForward: 8, bjorckForwardTol: 9, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
+  gemm64: 13, gemm64WorkspaceBytes: 0, bjorckSpectralCoeffs: 7, bjorckSpectralWorkspaceBytes: 2,
+  eigSym: 7, eigSymWorkspaceBytes: 1,
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
   peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
   threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, workerLoop: 2,
 };
+
+/** flags of the gemm64 kernel (assembly/gemm64.ts). */
+export const G64 = { TRANS_A: 1, TRANS_B: 2, A_F32: 4, B_F32: 8, LOWER: 16 } as const;
 
 export interface WasmInstance {
   build: WasmBuild;

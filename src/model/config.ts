@@ -26,8 +26,31 @@ export interface ModelConfig {
   sigma: SigmaConfig;
   /** KL weight (beta-VAE); 1 for the plain VAE. */
   klBeta: number;
-  /** Björck: order-1 coefficient and iteration counts for training and the fine-tune/evaluation. */
-  bjorck: { beta: number; trainIters: number; finetuneIters: number };
+  /**
+   * Björck: order-1 coefficient and iteration counts for training and the
+   * fine-tune/evaluation. method (absent in files from before it existed:
+   * "iterate") says how W_K is computed: "iterate", the paper's K steps, or
+   * "spectral", the same K steps as one function of the Gram's
+   * eigendecomposition (equal up to rounding, cost independent of K; an opt-in
+   * departure from the paper's procedure, docs/choices.md). tolerance (absent
+   * or null: none) stops the steps early once ||P - I||_F <= tolerance, P the
+   * iterate's smaller Gram.
+   */
+  bjorck: { beta: number; trainIters: number; finetuneIters: number; method?: BjorckMethod; tolerance?: number | null };
+}
+
+export type BjorckMethod = "iterate" | "spectral";
+export const BJORCK_METHODS: readonly BjorckMethod[] = ["iterate", "spectral"];
+
+/** How a model computes its effective weights (defaults filled in for older files). */
+export interface BjorckOptions {
+  beta: number;
+  method: BjorckMethod;
+  tolerance: number | null;
+}
+
+export function bjorckOptions(cfg: ModelConfig): BjorckOptions {
+  return { beta: cfg.bjorck.beta, method: cfg.bjorck.method ?? "iterate", tolerance: cfg.bjorck.tolerance ?? null };
 }
 
 export const PAPER_DEFAULTS: ModelConfig = {
@@ -39,7 +62,7 @@ export const PAPER_DEFAULTS: ModelConfig = {
   groupSize: 2,
   sigma: { mode: "learned" },
   klBeta: 1,
-  bjorck: { beta: 0.5, trainIters: 3, finetuneIters: 50 },
+  bjorck: { beta: 0.5, trainIters: 3, finetuneIters: 50, method: "iterate", tolerance: null },
 };
 
 /**
@@ -83,6 +106,12 @@ export function validateConfig(cfg: ModelConfig): ModelConfig {
   if (!(cfg.bjorck.beta > 0 && cfg.bjorck.beta <= 0.5)) fail(`bjorck.beta must be in (0, 0.5] (got ${cfg.bjorck.beta})`);
   if (!Number.isInteger(cfg.bjorck.trainIters) || cfg.bjorck.trainIters < 1) fail("bjorck.trainIters must be >= 1");
   if (!Number.isInteger(cfg.bjorck.finetuneIters) || cfg.bjorck.finetuneIters < 1) fail("bjorck.finetuneIters must be >= 1");
+  const method = cfg.bjorck.method;
+  if (method !== undefined && !BJORCK_METHODS.includes(method)) fail(`bjorck.method must be ${BJORCK_METHODS.join(" or ")} (got ${method})`);
+  const tol = cfg.bjorck.tolerance;
+  if (tol !== undefined && tol !== null && !(typeof tol === "number" && tol >= 0 && Number.isFinite(tol))) {
+    fail(`bjorck.tolerance must be a number >= 0 or null (got ${tol})`);
+  }
   const s = cfg.sigma;
   if (s.mode === "constrained") {
     if (!(s.maxNorm > 0)) fail(`constrained sigma needs maxNorm > 0 (got ${s.maxNorm}); raise --desired-radius or lower the decoder's M`);

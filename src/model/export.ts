@@ -14,6 +14,7 @@ import { type TensorInput, writeSafetensors } from "../io/safetensors.js";
 import { libraryVersion } from "../version.js";
 import type { MLP } from "./mlp.js";
 import type { LoadedModel, ModelMeta } from "./store.js";
+import { bjorckOptions } from "./config.js";
 
 export const EXPORT_FORMAT = "lipvae-plain-vae";
 export const EXPORT_FORMAT_VERSION = 1;
@@ -63,7 +64,12 @@ export function exportMetadata(meta: ModelMeta): Record<string, string> {
     source_library_version: meta.libraryVersion,
     exported_by: `lipvae ${libraryVersion}`,
   };
-  if (lipschitz) md.groupsort_group_size = String(c.groupSize);
+  if (lipschitz) {
+    md.groupsort_group_size = String(c.groupSize);
+    const b = bjorckOptions(c);
+    md.bjorck_method = b.method;
+    if (b.tolerance !== null) md.bjorck_tolerance = String(b.tolerance);
+  }
   if (c.sigma.mode === "fixed") md.sigma_gamma = JSON.stringify(c.sigma.gamma);
   if (c.sigma.mode === "constrained") {
     md.sigma_clip_norm = String(c.sigma.maxNorm);

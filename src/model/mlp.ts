@@ -11,6 +11,7 @@ import * as ops from "../engine/ops.js";
 import { requireGrad } from "../engine/tape.js";
 import type { Random } from "../engine/random.js";
 import { orthogonal, uniformVector } from "./init.js";
+import type { BjorckOptions } from "./config.js";
 
 export interface Linear {
   /** [out, in], as torch.nn.Linear. */
@@ -57,10 +58,13 @@ export class MLP {
 
   /**
    * The weights the forward pass multiplies by: Björck(W, iters) for the
-   * Lipschitz kind (differentiable when gradients are recorded), W otherwise.
+   * Lipschitz kind (differentiable when gradients are recorded), computed by
+   * the configured method, W otherwise.
    */
-  effectiveWeights(iters: number, beta: number): Tensor[] {
-    return this.layers.map((l) => (this.kind === "lipschitz" ? ops.bjorck(l.weight, iters, beta) : l.weight));
+  effectiveWeights(iters: number, opts: BjorckOptions): Tensor[] {
+    const { beta, method, tolerance } = opts;
+    const orthonormalise = method === "spectral" ? ops.bjorckSpectral : ops.bjorck;
+    return this.layers.map((l) => (this.kind === "lipschitz" ? orthonormalise(l.weight, iters, beta, tolerance) : l.weight));
   }
 
   /** Pre-activation output for input x [batch, in], given effective weights. */

@@ -7,7 +7,7 @@ import * as ops from "../engine/ops.js";
 import { cbLogLik } from "./likelihood.js";
 import { stream } from "../engine/random.js";
 import { MLP } from "./mlp.js";
-import { type ModelConfig, fixedSigmaVector, validateConfig } from "./config.js";
+import { type ModelConfig, bjorckOptions, fixedSigmaVector, validateConfig } from "./config.js";
 
 /** Björck-orthonormalised (or raw, for the standard kind) weights of all three nets. */
 export interface EffectiveWeights {
@@ -69,12 +69,12 @@ export class VAE {
 
   /** Effective weights for `iters` Björck steps (differentiable when gradients are on). */
   effectiveWeights(iters: number): EffectiveWeights {
-    const beta = this.config.bjorck.beta;
+    const opts = bjorckOptions(this.config);
     return {
       iters,
-      encoderMean: this.encoderMean.effectiveWeights(iters, beta),
-      encoderStd: this.encoderStd ? this.encoderStd.effectiveWeights(iters, beta) : null,
-      decoder: this.decoder.effectiveWeights(iters, beta),
+      encoderMean: this.encoderMean.effectiveWeights(iters, opts),
+      encoderStd: this.encoderStd ? this.encoderStd.effectiveWeights(iters, opts) : null,
+      decoder: this.decoder.effectiveWeights(iters, opts),
     };
   }
 

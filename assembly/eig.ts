@@ -1,0 +1,459 @@
+// Symmetric eigendecomposition in f64:  A = U diag(w) U^T.
+//
+// Three stages, each arranged so that every inner loop runs along a row
+// (contiguous, f64x2):
+//   1. Householder tridiagonalisation of the full matrix, reflector k taken
+//      from row k (by symmetry, the same as column k). The rank-2 update of
+//      step k and the matrix-vector product of step k+1 share one pass over
+//      the trailing matrix: once the first trailing row is updated, the next
+//      reflector is known, and each later row is dotted with it while it is
+//      still in L1. Reflector k is stored in row k, right of the diagonal.
+//   2. Backward accumulation of Q^T = H_{n-3} ... H_0 in place over the
+//      reflectors (right-multiplying by H_k touches rows and columns > k only,
+//      and row k is no longer needed once H_k is applied): per row one dot
+//      product and one axpy, both in L1.
+//   3. Implicit QL with shifts on the tridiagonal matrix (tql2 of EISPACK, as
+//      in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
+//      Givens rotation combines two rows. The rotations are not applied as
+//      they are found: each QL sweep's (cos, sin) pairs are logged, and the
+//      log is replayed on 8-column strips of Z (n x 8 doubles fit in L1), a
+//      sweep at a time with the running row kept in registers. Rotations on
+//      rows commute with any split into columns, so the result is bit-identical
+//      to applying them at once, whatever the log capacity.
+//
+// Output: w ascending; z (n x n, contiguous) holds the eigenvectors as ROWS:
+// row j of z is the unit eigenvector of w[j] (z = U^T).
+//
+// Accuracy: backward stable, |w_computed - w| <= ~ n eps ||A||_2 (absolute: the
+// smallest eigenvalues of a Gram matrix are accurate to ~1e-16 ||A||, which is
+// why this is f64). Entries must lie within about 1e+-150 of 1 (the
+// reflector norms are not rescaled).
+
+import { madd64, nmadd64, F64 } from "./simd";
+
+// Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
+// @ts-ignore: decorator
+@inline const MAX_ITER: i32 = 60;
+
+/** Return codes of eigSym. */
+export const EIG_OK: i32 = 0;
+export const EIG_NOT_FINITE: i32 = 1;
+export const EIG_NO_CONVERGENCE: i32 = 2;
+export const EIG_WORKSPACE: i32 = 3;
+
+/**
+ * Default workspace for eigSym at size n: 3 vectors plus a rotation log of
+ * about n^2/2 rotations (one QL pass needs about 0.75 n^2; a fuller log
+ * only means fewer replays).
+ */
+export function eigSymWorkspaceBytes(n: i32): i32 {
+  const rotations = max(n * n / 2, 4 * n + 64);
+  return 12 * n * 8 + (rotations + 2) * 24;
+}
+
+// @ts-ignore: decorator
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 3);
+}
+
+/**
+ * sqrt(x^2 + y^2) without Math.hypot's cost where the squares can neither
+ * overflow nor underflow (QL's p can be huge when an off-diagonal is tiny).
+ */
+// @ts-ignore: decorator
+@inline function hypot(x: f64, y: f64): f64 {
+  const s = x * x + y * y;
+  return s < 1e300 && s > 1e-300 ? Math.sqrt(s) : Math.hypot(x, y);
+}
+
+/** sum_j x[j] y[j], j < len. */
+function dot(len: i32, x: usize, y: usize): f64 {
+  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
+  let j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const o = <usize>j << 3;
+    acc0 = madd64(v128.load(x + o), v128.load(y + o), acc0);
+    acc1 = madd64(v128.load(x + o, 16), v128.load(y + o, 16), acc1);
+  }
+  const acc = f64x2.add(acc0, acc1);
+  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
+  for (; j < len; j++) s += load<f64>(at(x, j)) * load<f64>(at(y, j));
+  return s;
+}
+
+/** y[j] += alpha x[j], j < len. */
+function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
+  const va = f64x2.splat(alpha);
+  let j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const o = <usize>j << 3;
+    v128.store(y + o, madd64(va, v128.load(x + o), v128.load(y + o)));
+    v128.store(y + o, madd64(va, v128.load(x + o, 16), v128.load(y + o, 16)), 16);
+  }
+  for (; j < len; j++) store<f64>(at(y, j), load<f64>(at(y, j)) + alpha * load<f64>(at(x, j)));
+}
+
+/** row[j] -= vi w[j] + wi v[j], j < len (one row of the symmetric rank-2 update). */
+function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): void {
+  const a = f64x2.splat(vi), b = f64x2.splat(wi);
+  let j = 0;
+  for (; j + 4 <= len; j += 4) {
+    const o = <usize>j << 3;
+    let r0 = v128.load(row + o), r1 = v128.load(row + o, 16);
+    r0 = nmadd64(a, v128.load(w + o), r0);
+    r1 = nmadd64(a, v128.load(w + o, 16), r1);
+    r0 = nmadd64(b, v128.load(v + o), r0);
+    r1 = nmadd64(b, v128.load(v + o, 16), r1);
+    v128.store(row + o, r0);
+    v128.store(row + o, r1, 16);
+  }
+  for (; j < len; j++) {
+    const p = at(row, j);
+    store<f64>(p, load<f64>(p) - vi * load<f64>(at(w, j)) - wi * load<f64>(at(v, j)));
+  }
+}
+
+/**
+ * Householder reflector for x (len >= 2) in place, as LAPACK's dlarfg:
+ * (I - tau v v^T) x = beta e_1 with v = [1, x[1:]/(x0 - beta)].
+ * Returns tau (0 when x[1:] = 0: no reflection needed); beta goes to *betaOut.
+ */
+function reflector(len: i32, x: usize, betaOut: usize): f64 {
+  const x0 = load<f64>(x);
+  const tail = dot(len - 1, x + 8, x + 8);
+  if (tail == 0) {
+    store<f64>(betaOut, x0);
+    return 0;
+  }
+  const beta = -copysign<f64>(Math.sqrt(x0 * x0 + tail), x0);
+  const tau = (beta - x0) / beta;
+  const s = 1 / (x0 - beta);
+  const vs = f64x2.splat(s);
+  let j = 1;
+  for (; j + 2 <= len; j += 2) {
+    const p = at(x, j);
+    v128.store(p, f64x2.mul(v128.load(p), vs));
+  }
+  for (; j < len; j++) store<f64>(at(x, j), load<f64>(at(x, j)) * s);
+  store<f64>(x, 1);
+  store<f64>(betaOut, beta);
+  return tau;
+}
+
+/**
+ * Stage 1: reduces z (n x n, symmetric, full) to tridiagonal form T.
+ * d[k] = T[k][k], e[k] = T[k][k+1] (e[n-1] = 0), tau[k] the reflector scalars,
+ * reflector k in z[k][k+1..]. p0, p1: n-vectors of scratch.
+ */
+function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: usize, p1: usize): void {
+  const ld = <usize>n << 3;
+  if (n >= 3) {
+    // Reflector 0 and its matrix-vector product p = tau A22 v (the only unfused pass).
+    const m = n - 1;
+    const v = z + 8;
+    store<f64>(d, load<f64>(z));
+    const t = reflector(m, v, e);
+    store<f64>(tau, t);
+    for (let i = 0; i < m; i++) store<f64>(at(p0, i), t * dot(m, z + <usize>(i + 1) * ld + 8, v));
+  }
+  let p = p0, pNext = p1;
+  for (let k = 0; k <= n - 3; k++) {
+    const m = n - k - 1;
+    const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3); // trailing block's (0, 0)
+    const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
+    const t = load<f64>(at(tau, k));
+    if (t != 0) {
+      // w = p - (tau/2)(p.v) v, overwriting p.
+      axpy(m, -0.5 * t * dot(m, p, v), v, p);
+      rank2Row(m, row0, 1, load<f64>(p), v, p);
+    }
+    const next = k + 1 <= n - 3;
+    let tNext: f64 = 0;
+    const vNext = row0 + 8;
+    if (next) {
+      store<f64>(at(d, k + 1), load<f64>(row0));
+      tNext = reflector(m - 1, vNext, at(e, k + 1));
+      store<f64>(at(tau, k + 1), tNext);
+    }
+    for (let li = 1; li < m; li++) {
+      const row = row0 + <usize>li * ld;
+      if (t != 0) rank2Row(m, row, load<f64>(at(v, li)), load<f64>(at(p, li)), v, p);
+      if (next) store<f64>(at(pNext, li - 1), tNext * dot(m - 1, row + 8, vNext));
+    }
+    const swap = p;
+    p = pNext;
+    pNext = swap;
+  }
+  // The last 2x2 block needs no reflector.
+  if (n >= 2) {
+    const a = z + <usize>(n - 2) * ld + (<usize>(n - 2) << 3);
+    store<f64>(at(d, n - 2), load<f64>(a));
+    store<f64>(at(e, n - 2), load<f64>(a, 8));
+    store<f64>(at(d, n - 1), load<f64>(a + ld, 8));
+  } else {
+    store<f64>(d, load<f64>(z));
+  }
+  store<f64>(at(e, n - 1), 0);
+}
+
+/** Stage 2: overwrites z (reflectors in rows 0..n-3) with Q^T. */
+function accumulate(n: i32, z: usize, tau: usize): void {
+  const ld = <usize>n << 3;
+  if (n >= 2) {
+    const a = z + <usize>(n - 2) * ld + (<usize>(n - 2) << 3);
+    store<f64>(a, 1);
+    store<f64>(a, 0, 8);
+    store<f64>(a + ld, 0);
+    store<f64>(a + ld, 1, 8);
+  }
+  for (let k = n - 3; k >= 0; k--) {
+    const m = n - k - 1;
+    const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
+    const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3);
+    // Row k+1 and column k+1 of the block join it as the identity's.
+    store<f64>(row0, 1);
+    for (let j = 1; j < m; j++) store<f64>(at(row0, j), 0);
+    for (let i = 1; i < m; i++) store<f64>(row0 + <usize>i * ld, 0);
+    const t = load<f64>(at(tau, k));
+    if (t == 0) continue;
+    for (let i = 0; i < m; i++) {
+      const row = row0 + <usize>i * ld;
+      axpy(m, -t * dot(m, row, v), v, row);
+    }
+  }
+  // Row 0 and column 0: H_k never touches index 0.
+  store<f64>(z, 1);
+  for (let j = 1; j < n; j++) store<f64>(at(z, j), 0);
+  for (let i = 1; i < n; i++) store<f64>(z + <usize>i * ld, 0);
+}
+
+/**
+ * Replays the logged sweeps on the rows of z: sweep s covers rows l..m and
+ * rotation i (i = m-1 down to l) maps (row i, row i+1) to
+ * (c row_i - s row_{i+1}, s row_i + c row_{i+1}), as tql2 does to columns.
+ * Sweeps: [l, m] as f64 pairs in `sweeps`; rotations: (c, s) pairs in `rot`.
+ * strip: n x 8 doubles of scratch.
+ */
+function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip: usize): void {
+  if (nSweeps == 0) return;
+  const ld = <usize>n << 3;
+  let j = 0;
+  // 8 columns at a time, copied to a contiguous strip: in place, the rows of a
+  // strip lie n doubles apart, which for n = 512 maps them all onto the same
+  // few cache sets; contiguous, the strip (32 KiB at n = 512) streams from L1/L2.
+  for (; j + 8 <= n; j += 8) {
+    const col = z + (<usize>j << 3);
+    for (let i = 0; i < n; i++) {
+      const src = col + <usize>i * ld, dst = strip + (<usize>i << 6);
+      v128.store(dst, v128.load(src));
+      v128.store(dst, v128.load(src, 16), 16);
+      v128.store(dst, v128.load(src, 32), 32);
+      v128.store(dst, v128.load(src, 48), 48);
+    }
+    let r = rot;
+    for (let s = 0; s < nSweeps; s++) {
+      const l = <i32>load<f64>(sweeps + (<usize>s << 4));
+      const m = <i32>load<f64>(sweeps + (<usize>s << 4), 8);
+      let below = strip + (<usize>m << 6);
+      let c0 = v128.load(below), c1 = v128.load(below, 16), c2 = v128.load(below, 32), c3 = v128.load(below, 48);
+      for (let i = m - 1; i >= l; i--) {
+        const row = below - 64;
+        const vc = v128.load64_splat(r);
+        const vs = v128.load64_splat(r, 8);
+        const a0 = v128.load(row), a1 = v128.load(row, 16), a2 = v128.load(row, 32), a3 = v128.load(row, 48);
+        v128.store(below, madd64(vs, a0, f64x2.mul(vc, c0)));
+        v128.store(below, madd64(vs, a1, f64x2.mul(vc, c1)), 16);
+        v128.store(below, madd64(vs, a2, f64x2.mul(vc, c2)), 32);
+        v128.store(below, madd64(vs, a3, f64x2.mul(vc, c3)), 48);
+        c0 = nmadd64(vs, c0, f64x2.mul(vc, a0));
+        c1 = nmadd64(vs, c1, f64x2.mul(vc, a1));
+        c2 = nmadd64(vs, c2, f64x2.mul(vc, a2));
+        c3 = nmadd64(vs, c3, f64x2.mul(vc, a3));
+        below = row;
+        r += 16;
+      }
+      v128.store(below, c0);
+      v128.store(below, c1, 16);
+      v128.store(below, c2, 32);
+      v128.store(below, c3, 48);
+    }
+    for (let i = 0; i < n; i++) {
+      const dst = col + <usize>i * ld, src = strip + (<usize>i << 6);
+      v128.store(dst, v128.load(src));
+      v128.store(dst, v128.load(src, 16), 16);
+      v128.store(dst, v128.load(src, 32), 32);
+      v128.store(dst, v128.load(src, 48), 48);
+    }
+  }
+  // Remaining columns one at a time, with the same arithmetic as the strips.
+  for (; j < n; j++) {
+    const col = z + (<usize>j << 3);
+    let r = rot;
+    for (let s = 0; s < nSweeps; s++) {
+      const l = <i32>load<f64>(sweeps + (<usize>s << 4));
+      const m = <i32>load<f64>(sweeps + (<usize>s << 4), 8);
+      let below = col + <usize>m * ld;
+      let carry = f64x2.splat(load<f64>(below));
+      for (let i = m - 1; i >= l; i--) {
+        const row = below - ld;
+        const vc = v128.load64_splat(r);
+        const vs = v128.load64_splat(r, 8);
+        const a = f64x2.splat(load<f64>(row));
+        store<f64>(below, f64x2.extract_lane(madd64(vs, a, f64x2.mul(vc, carry)), 0));
+        carry = nmadd64(vs, carry, f64x2.mul(vc, a));
+        below = row;
+        r += 16;
+      }
+      store<f64>(below, f64x2.extract_lane(carry, 0));
+    }
+  }
+}
+
+/**
+ * Eigenvalues w (ascending) and eigenvectors (rows of z) of the symmetric
+ * n x n matrix a (row-major, leading dimension lda; both triangles are read).
+ * z must be n x n contiguous and may alias a when lda = n. work: workBytes
+ * bytes, eigSymWorkspaceBytes(n) for full speed; at least 12n doubles plus
+ * 24(n + 2) bytes (a smaller log only means more replays). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
+ * EIG_NO_CONVERGENCE or EIG_WORKSPACE.
+ */
+export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usize, workBytes: i32): i32 {
+  if (n <= 0) return EIG_OK;
+  // Workspace: e, tau, two n-vectors for the tridiagonalisation, the n x 8
+  // strip of the replay, then the log.
+  const e = work;
+  const tau = e + (<usize>n << 3);
+  const p0 = tau + (<usize>n << 3);
+  const p1 = p0 + (<usize>n << 3);
+  const strip = p1 + (<usize>n << 3);
+  const logBase = strip + (<usize>n << 6);
+  // The log: sweeps ([l, m] pairs) and rotations ((c, s) pairs) share what is
+  // left, one sweep record per two rotations (a sweep has at least one rotation,
+  // most have many; the capacity checks below guard both).
+  const left = workBytes - 12 * n * 8;
+  const rotCap = left / 24 - 2;
+  if (rotCap < n) return EIG_WORKSPACE;
+  const sweepCap = rotCap / 2 + 1;
+  const sweeps = logBase;
+  const rot = logBase + (<usize>sweepCap << 4);
+  const ld = <usize>n << 3;
+
+  // Copy (z may alias a) and refuse NaN and infinities, which would never converge.
+  let finite = true;
+  for (let i = 0; i < n; i++) {
+    const src = a + <usize>i * <usize>lda * 8;
+    const dst = z + <usize>i * ld;
+    for (let j = 0; j < n; j++) {
+      const x = load<f64>(at(src, j));
+      if (x - x != 0) finite = false;
+      store<f64>(at(dst, j), x);
+    }
+  }
+  if (!finite) {
+    for (let i = 0; i < n; i++) store<f64>(at(w, i), NaN);
+    for (let i = 0; i < n * n; i++) store<f64>(at(z, i), NaN);
+    return EIG_NOT_FINITE;
+  }
+
+  const d = w;
+  tridiagonalise(n, z, d, e, tau, p0, p1);
+  accumulate(n, z, tau);
+
+  // Stage 3: implicit QL (tql2), logging rotations.
+  const eps: f64 = 2.220446049250313e-16;
+  let f: f64 = 0, tst1: f64 = 0;
+  let nSweeps = 0, nRot = 0;
+  for (let l = 0; l < n; l++) {
+    tst1 = max(tst1, abs(load<f64>(at(d, l))) + abs(load<f64>(at(e, l))));
+    let m = l;
+    while (m < n - 1) {
+      if (abs(load<f64>(at(e, m))) <= eps * tst1) break;
+      m++;
+    }
+    if (m > l) {
+      let iter = 0;
+      do {
+        if (++iter > MAX_ITER) return EIG_NO_CONVERGENCE;
+        let g = load<f64>(at(d, l));
+        const el = load<f64>(at(e, l));
+        let p = (load<f64>(at(d, l + 1)) - g) / (2 * el);
+        let r = hypot(p, 1);
+        if (p < 0) r = -r;
+        store<f64>(at(d, l), el / (p + r));
+        store<f64>(at(d, l + 1), el * (p + r));
+        const dl1 = load<f64>(at(d, l + 1));
+        let h = g - load<f64>(at(d, l));
+        for (let i = l + 2; i < n; i++) store<f64>(at(d, i), load<f64>(at(d, i)) - h);
+        f += h;
+        // Room for this sweep's rotations, else replay and empty the log.
+        if (nRot + (m - l) > rotCap || nSweeps + 1 > sweepCap) {
+          replay(n, z, sweeps, nSweeps, rot, strip);
+          nSweeps = 0;
+          nRot = 0;
+        }
+        store<f64>(sweeps + (<usize>nSweeps << 4), <f64>l);
+        store<f64>(sweeps + (<usize>nSweeps << 4), <f64>m, 8);
+        nSweeps++;
+        p = load<f64>(at(d, m));
+        let c: f64 = 1, c2: f64 = 1, c3: f64 = 1, s: f64 = 0, s2: f64 = 0;
+        const el1 = load<f64>(at(e, l + 1));
+        for (let i = m - 1; i >= l; i--) {
+          c3 = c2;
+          c2 = c;
+          s2 = s;
+          const ei = load<f64>(at(e, i));
+          const di = load<f64>(at(d, i));
+          g = c * ei;
+          h = c * p;
+          r = hypot(p, ei);
+          store<f64>(at(e, i + 1), s * r);
+          s = ei / r;
+          c = p / r;
+          p = c * di - s * g;
+          store<f64>(at(d, i + 1), h + s * (c * g + s * di));
+          const slot = rot + (<usize>nRot << 4);
+          store<f64>(slot, c);
+          store<f64>(slot, s, 8);
+          nRot++;
+        }
+        p = -s * s2 * c3 * el1 * load<f64>(at(e, l)) / dl1;
+        store<f64>(at(e, l), s * p);
+        store<f64>(at(d, l), c * p);
+      } while (abs(load<f64>(at(e, l))) > eps * tst1);
+    }
+    store<f64>(at(d, l), load<f64>(at(d, l)) + f);
+    store<f64>(at(e, l), 0);
+  }
+  replay(n, z, sweeps, nSweeps, rot, strip);
+
+  // Ascending order (selection sort: n row swaps, O(n^2) moves).
+  for (let i = 0; i < n - 1; i++) {
+    let k = i;
+    let best = load<f64>(at(d, i));
+    for (let j = i + 1; j < n; j++) {
+      const v = load<f64>(at(d, j));
+      if (v < best) {
+        k = j;
+        best = v;
+      }
+    }
+    if (k != i) {
+      store<f64>(at(d, k), load<f64>(at(d, i)));
+      store<f64>(at(d, i), best);
+      const ri = z + <usize>i * ld, rk = z + <usize>k * ld;
+      let j = 0;
+      for (; j + 2 <= n; j += 2) {
+        const o = <usize>j << 3;
+        const t = v128.load(ri + o);
+        v128.store(ri + o, v128.load(rk + o));
+        v128.store(rk + o, t);
+      }
+      if (j < n) {
+        const t = load<f64>(at(ri, j));
+        store<f64>(at(ri, j), load<f64>(at(rk, j)));
+        store<f64>(at(rk, j), t);
+      }
+    }
+  }
+  return EIG_OK;
+}
