@@ -10,8 +10,8 @@
 //      still in L1. Reflector k is stored in row k, right of the diagonal.
 //   2. Backward accumulation of Q^T = H_{n-3} ... H_0 in place over the
 //      reflectors (right-multiplying by H_k touches rows and columns > k only,
-//      and row k is no longer needed once H_k is applied): per row one dot
-//      product and one axpy, both in L1.
+//      and row k is no longer needed once H_k is applied), four reflectors per
+//      pass over the rows: the pass is memory-bound.
 //   3. Implicit QL with shifts on the tridiagonal matrix (tql2 of EISPACK, as
 //      in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
 //      Givens rotation combines two rows. The rotations are not applied as
@@ -196,8 +196,15 @@ function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: us
   store<f64>(at(e, n - 1), 0);
 }
 
-/** Stage 2: overwrites z (reflectors in rows 0..n-3) with Q^T. */
-function accumulate(n: i32, z: usize, tau: usize): void {
+/**
+ * Stage 2: overwrites z (reflectors in rows 0..n-3) with Q^T. Right-multiplying
+ * by H_k only touches rows and columns > k, and row k is no longer needed once
+ * H_k is applied. The pass over the rows is memory-bound (the trailing block is
+ * 2 MiB at n = 512), so reflectors are applied four at a time: per row, four dot
+ * products in one pass, a 4x4 triangular solve for the sequential coefficients,
+ * four axpys in one pass.
+ */
+function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
   const ld = <usize>n << 3;
   if (n >= 2) {
     const a = z + <usize>(n - 2) * ld + (<usize>(n - 2) << 3);
@@ -206,14 +213,13 @@ function accumulate(n: i32, z: usize, tau: usize): void {
     store<f64>(a + ld, 0);
     store<f64>(a + ld, 1, 8);
   }
-  for (let k = n - 3; k >= 0; k--) {
+  let hi = n - 3;
+  for (; hi - 3 >= 0; hi -= 4) accumulate4(n, z, tau, hi - 3, scratch);
+  for (let k = hi; k >= 0; k--) {
     const m = n - k - 1;
     const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
     const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3);
-    // Row k+1 and column k+1 of the block join it as the identity's.
-    store<f64>(row0, 1);
-    for (let j = 1; j < m; j++) store<f64>(at(row0, j), 0);
-    for (let i = 1; i < m; i++) store<f64>(row0 + <usize>i * ld, 0);
+    identityBlock(n, z, k + 1, k + 1);
     const t = load<f64>(at(tau, k));
     if (t == 0) continue;
     for (let i = 0; i < m; i++) {
@@ -225,6 +231,107 @@ function accumulate(n: i32, z: usize, tau: usize): void {
   store<f64>(z, 1);
   for (let j = 1; j < n; j++) store<f64>(at(z, j), 0);
   for (let i = 1; i < n; i++) store<f64>(z + <usize>i * ld, 0);
+}
+
+/**
+ * Rows first..last of the block (columns >= first) become identity rows and
+ * columns first..last below them zero: the rows and columns that join the
+ * accumulated block when reflectors first-1 .. last-1 are applied. (A row e_i
+ * is left alone by every H_j with j >= i, so joining them early is exact.)
+ */
+function identityBlock(n: i32, z: usize, first: i32, last: i32): void {
+  const ld = <usize>n << 3;
+  for (let i = first; i <= last; i++) {
+    const row = z + <usize>i * ld;
+    for (let j = first; j < n; j++) store<f64>(at(row, j), i == j ? 1 : 0);
+  }
+  for (let i = last + 1; i < n; i++) {
+    const row = z + <usize>i * ld;
+    for (let j = first; j <= last; j++) store<f64>(at(row, j), 0);
+  }
+}
+
+/**
+ * Applies H_{lo+3}, H_{lo+2}, H_{lo+1}, H_lo (in that order) to rows > lo of z.
+ * scratch: 3n doubles, where v_{lo+1..lo+3} wait while their rows join the block.
+ */
+function accumulate4(n: i32, z: usize, tau: usize, lo: i32, scratch: usize): void {
+  const ld = <usize>n << 3;
+  const hi = lo + 3;
+  // v_j lives in row j from column j+1; all four share columns hi+1 .. n-1.
+  const v0 = z + <usize>lo * ld, v1 = scratch, v2 = v1 + ld, v3 = v2 + ld;
+  for (let j = lo + 2; j < n; j++) store<f64>(at(v1, j), load<f64>(at(v0 + ld, j)));
+  for (let j = lo + 3; j < n; j++) store<f64>(at(v2, j), load<f64>(at(v0 + 2 * ld, j)));
+  for (let j = lo + 4; j < n; j++) store<f64>(at(v3, j), load<f64>(at(v0 + 3 * ld, j)));
+  identityBlock(n, z, lo + 1, hi + 1);
+  const t0 = load<f64>(at(tau, lo)), t1 = load<f64>(at(tau, lo + 1));
+  const t2 = load<f64>(at(tau, lo + 2)), t3 = load<f64>(at(tau, lo + 3));
+  const len = n - hi - 1;
+  const c0 = at(v0, hi + 1), c1 = at(v1, hi + 1), c2 = at(v2, hi + 1), c3 = at(v3, hi + 1);
+  // Gram of the reflectors (v_i . v_j over their common columns > i, i > j).
+  const g10 = dot(n - lo - 2, at(v1, lo + 2), at(v0, lo + 2));
+  const g20 = dot(n - lo - 3, at(v2, lo + 3), at(v0, lo + 3));
+  const g21 = dot(n - lo - 3, at(v2, lo + 3), at(v1, lo + 3));
+  const g30 = dot(len, c3, c0), g31 = dot(len, c3, c1), g32 = dot(len, c3, c2);
+  for (let i = lo + 1; i < n; i++) {
+    const row = z + <usize>i * ld;
+    // d_j = x . v_j: the shared columns in one pass, then the few before them.
+    const x = at(row, hi + 1);
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
+    let j = 0;
+    for (; j + 2 <= len; j += 2) {
+      const o = <usize>j << 3;
+      const xv = v128.load(x + o);
+      a0 = madd64(xv, v128.load(c0 + o), a0);
+      a1 = madd64(xv, v128.load(c1 + o), a1);
+      a2 = madd64(xv, v128.load(c2 + o), a2);
+      a3 = madd64(xv, v128.load(c3 + o), a3);
+    }
+    let d0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
+    let d1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
+    let d2 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
+    let d3 = f64x2.extract_lane(a3, 0) + f64x2.extract_lane(a3, 1);
+    if (j < len) {
+      const xj = load<f64>(at(x, j));
+      d0 += xj * load<f64>(at(c0, j));
+      d1 += xj * load<f64>(at(c1, j));
+      d2 += xj * load<f64>(at(c2, j));
+      d3 += xj * load<f64>(at(c3, j));
+    }
+    for (let col = lo + 1; col <= hi; col++) {
+      const xc = load<f64>(at(row, col));
+      d0 += xc * load<f64>(at(v0, col));
+      if (col >= lo + 2) d1 += xc * load<f64>(at(v1, col));
+      if (col >= lo + 3) d2 += xc * load<f64>(at(v2, col));
+    }
+    // H_{lo+3} acts first: each coefficient sees the rows already reflected.
+    const k3 = t3 * d3;
+    const k2 = t2 * (d2 - k3 * g32);
+    const k1 = t1 * (d1 - k3 * g31 - k2 * g21);
+    const k0 = t0 * (d0 - k3 * g30 - k2 * g20 - k1 * g10);
+    const s0 = f64x2.splat(k0), s1 = f64x2.splat(k1), s2 = f64x2.splat(k2), s3 = f64x2.splat(k3);
+    j = 0;
+    for (; j + 2 <= len; j += 2) {
+      const o = <usize>j << 3;
+      let xv = v128.load(x + o);
+      xv = nmadd64(s0, v128.load(c0 + o), xv);
+      xv = nmadd64(s1, v128.load(c1 + o), xv);
+      xv = nmadd64(s2, v128.load(c2 + o), xv);
+      xv = nmadd64(s3, v128.load(c3 + o), xv);
+      v128.store(x + o, xv);
+    }
+    if (j < len) {
+      const p = at(x, j);
+      store<f64>(p, load<f64>(p) - k0 * load<f64>(at(c0, j)) - k1 * load<f64>(at(c1, j)) - k2 * load<f64>(at(c2, j)) - k3 * load<f64>(at(c3, j)));
+    }
+    for (let col = lo + 1; col <= hi; col++) {
+      const p = at(row, col);
+      let xc = load<f64>(p) - k0 * load<f64>(at(v0, col));
+      if (col >= lo + 2) xc -= k1 * load<f64>(at(v1, col));
+      if (col >= lo + 3) xc -= k2 * load<f64>(at(v2, col));
+      store<f64>(p, xc);
+    }
+  }
 }
 
 /**
@@ -320,7 +427,7 @@ function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip
 export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usize, workBytes: i32): i32 {
   if (n <= 0) return EIG_OK;
   // Workspace: e, tau, two n-vectors for the tridiagonalisation, the n x 8
-  // strip of the replay, then the log.
+  // strip of the replay (first the accumulation's scratch), then the log.
   const e = work;
   const tau = e + (<usize>n << 3);
   const p0 = tau + (<usize>n << 3);
@@ -357,7 +464,7 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
 
   const d = w;
   tridiagonalise(n, z, d, e, tau, p0, p1);
-  accumulate(n, z, tau);
+  accumulate(n, z, tau, strip);
 
   // Stage 3: implicit QL (tql2), logging rotations.
   const eps: f64 = 2.220446049250313e-16;
