@@ -167,7 +167,8 @@ export const trainCommand: Command = {
     try {
       progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
       const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
-      progress.log(`kernels: ${engine().build} WASM build; model directory: ${outDir}${values.resume ? " (resuming from its checkpoint)" : ""}`);
+      const e = engine();
+      progress.log(`kernels: ${e.build} WASM build, ${e.threads} thread${e.threads === 1 ? "" : "s"}; model directory: ${outDir}${values.resume ? " (resuming from its checkpoint)" : ""}`);
       // Only now that the data has loaded: a failed start must not cost the old run.
       if (values.overwrite) {
         const { removed, kept } = clearRunFiles(outDir);
