@@ -23,7 +23,7 @@ import { stream } from "../src/engine/random.js";
 import { orthogonalF64 } from "../src/model/init.js";
 import { spectralNorm } from "../src/bounds/spectral.js";
 import { PAPER_WEIGHTS } from "./kernels.js";
-import { iterateF64 } from "./exact.js";
+import { iterateF64, withSingularValues } from "./exact.js";
 
 interface Option { name: string; spectral: boolean; tol: number | null }
 const OPTIONS: Option[] = [
@@ -36,19 +36,9 @@ const OPTIONS: Option[] = [
 interface Mat { r: number; c: number; w: Float64Array; g: Float64Array }
 
 function spreadMatrix(r: number, c: number, seed: number): Float64Array {
-  const rand = stream(seed, "bjorck-report");
   const s = Math.min(r, c);
-  const u = orthogonalF64(r, s, 1, rand), v = orthogonalF64(c, s, 1, rand);
   const sv = Array.from({ length: s }, (_, i) => 3e-4 * (1.45 / 3e-4) ** (i / Math.max(s - 1, 1)));
-  const w = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) {
-    for (let j = 0; j < c; j++) {
-      let acc = 0;
-      for (let t = 0; t < s; t++) acc += u[i * s + t] * sv[t] * v[j * s + t];
-      w[i * c + j] = acc;
-    }
-  }
-  return Float64Array.from(Float32Array.from(w));
+  return withSingularValues(r, c, sv, stream(seed, "bjorck-report"));
 }
 
 function weightSet(kind: "spread" | "init"): Mat[] {

@@ -6,6 +6,23 @@
 
 import { engine } from "../src/engine/engine.js";
 import { G64 } from "../src/engine/wasm.js";
+import type { Random } from "../src/engine/random.js";
+import { orthogonalF64 } from "../src/model/init.js";
+
+/** r x c = U diag(sv) Vᵀ with random orthonormal U, V (min(r, c) singular values), rounded to f32 values. */
+export function withSingularValues(r: number, c: number, sv: ArrayLike<number>, rand: Random): Float64Array {
+  const s = Math.min(r, c);
+  const u = orthogonalF64(r, s, 1, rand), v = orthogonalF64(c, s, 1, rand);
+  const w = new Float64Array(r * c);
+  for (let i = 0; i < r; i++) {
+    for (let j = 0; j < c; j++) {
+      let acc = 0;
+      for (let t = 0; t < s; t++) acc += u[i * s + t] * sv[t] * v[j * s + t];
+      w[i * c + j] = acc;
+    }
+  }
+  return Float64Array.from(Float32Array.from(w));
+}
 
 /** K iterations in f64 on the WASM f64 GEMM, with their backward: the reference at the paper's sizes. */
 export function iterateF64(r: number, c: number, iters: number, beta: number, w: Float64Array, gOut: Float64Array) {

@@ -17,7 +17,7 @@ import {
   refBjorckBackward, refBjorckForward, refBjorckSpectralBackward, refBjorckSpectralForward, refGemm, refSpectralCoeffs,
 } from "../src/engine/reference.js";
 import { orthogonalF64 } from "../src/model/init.js";
-import { iterateF64 } from "../bench/exact.js";
+import { iterateF64, withSingularValues } from "../bench/exact.js";
 import { SEED, assertClose, normal, rng, uniform } from "./helpers.js";
 
 const e = engine();
@@ -196,18 +196,8 @@ test("spectral Björck equals the K-step iteration in f64 (values and gradients)
 /** r x c with singular values log-spaced in [lo, hi] and random singular vectors (f32-representable). */
 function spread(r: number, c: number, lo: number, hi: number, seed: number): Float64Array {
   const s = Math.min(r, c);
-  const gen = normalStream(seed);
-  const u = orthogonalF64(r, s, 1, gen), v = orthogonalF64(c, s, 1, gen);
   const sv = Array.from({ length: s }, (_, i) => (s === 1 ? hi : lo * (hi / lo) ** (i / (s - 1))));
-  const w = new Float64Array(r * c);
-  for (let i = 0; i < r; i++) {
-    for (let j = 0; j < c; j++) {
-      let acc = 0;
-      for (let t = 0; t < s; t++) acc += u[i * s + t] * sv[t] * v[j * s + t];
-      w[i * c + j] = acc;
-    }
-  }
-  return Float64Array.from(Float32Array.from(w));
+  return withSingularValues(r, c, sv, normalStream(seed));
 }
 
 function normalStream(seed: number) {
