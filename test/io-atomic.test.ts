@@ -7,6 +7,7 @@ import { readdirSync, readFileSync, writeFileSync } from "node:fs";
 import path from "node:path";
 import { writeAll, writeAtomicWith, writeFileAtomic, writeJsonAtomic } from "../src/io/atomic.js";
 import { tempDir } from "./io-util.js";
+import { projectRoot } from "../src/paths.js";
 
 const { dir, cleanup } = tempDir();
 test.after(cleanup);
@@ -65,6 +66,23 @@ test("a process killed midway leaves the old file intact", () => {
 test("a missing directory is an error and creates nothing", () => {
   const file = path.join(dir, "no-such-dir", "d.bin");
   assert.throws(() => writeFileAtomic(file, "x"), /ENOENT/);
+});
+
+test("every file lipvae writes goes through src/io/atomic.ts (no plain write calls elsewhere in src/)", () => {
+  const srcDir = path.join(projectRoot, "src");
+  const offenders: string[] = [];
+  const walk = (dir: string) => {
+    for (const entry of readdirSync(dir, { withFileTypes: true })) {
+      const file = path.join(dir, entry.name);
+      if (entry.isDirectory()) walk(file);
+      else if (entry.name.endsWith(".ts") && file !== path.join(srcDir, "io", "atomic.ts")) {
+        const text = readFileSync(file, "utf8");
+        if (/\b(writeFileSync|appendFileSync|createWriteStream|writeFile)\s*\(/.test(text)) offenders.push(path.relative(projectRoot, file));
+      }
+    }
+  };
+  walk(srcDir);
+  assert.equal(offenders, [], "these modules write files without the atomic helpers");
 });
 
 test.run();

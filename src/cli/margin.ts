@@ -1,6 +1,6 @@
 // `lipvae margin`: Algorithm 2's estimated (r, ε)-robustness margins on the
 // first test images, per model, with a histogram like the paper's Fig 5 (left).
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
 import type { TopLevelSpec } from "vega-lite";
@@ -10,7 +10,7 @@ import { Progress } from "./progress.js";
 import { OPTIMISER_FLAGS, choice, optimiserFlags, testSplit } from "./attack.js";
 import { renderSvg } from "./plot.js";
 import { svgToPng } from "../io/svg-png.js";
-import { writeJsonAtomic } from "../io/atomic.js";
+import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
 import { loadModel } from "../model/store.js";
 import { libraryVersion } from "../version.js";
 import { attackModel } from "../attacks/model.js";
@@ -157,8 +157,8 @@ export const marginCommand: Command = {
       models: results,
     });
     const svg = await renderSvg(histogramSpec(results, opts));
-    writeFileSync(path.join(outDir, `${HISTOGRAM}.svg`), svg);
-    writeFileSync(path.join(outDir, `${HISTOGRAM}.png`), svgToPng(svg, 2));
+    writeFileAtomic(path.join(outDir, `${HISTOGRAM}.svg`), svg);
+    writeFileAtomic(path.join(outDir, `${HISTOGRAM}.png`), svgToPng(svg, 2));
     console.log(`wrote ${path.join(outDir, MARGINS_JSON)}`);
     console.log(`      ${path.join(outDir, `${HISTOGRAM}.png`)} (and .svg)`);
     return 0;

@@ -1,12 +1,13 @@
 // `lipvae plot <figure>`: figures as SVG and PNG, drawn with vega-lite
 // (compiled to vega, rendered headless) and rasterised by resvg.
 //   bounds   the paper's Figure 2: Theorem 1's p1 and p2 against ‖δ‖.
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import type { Command } from "./command.js";
 import { UsageError } from "./command.js";
 import { parseFlags } from "./bounds.js";
+import { writeFileAtomic } from "../io/atomic.js";
 import type { Theorem1Input } from "../bounds/types.js";
 
 const USAGE = `lipvae plot: figures as SVG and PNG
@@ -156,9 +157,9 @@ async function plotBounds(argv: string[]): Promise<number> {
   mkdirSync(outDir, { recursive: true });
   const svgPath = path.join(outDir, "fig2-bounds.svg");
   const pngPath = path.join(outDir, "fig2-bounds.png");
-  writeFileSync(svgPath, svg);
+  writeFileAtomic(svgPath, svg);
   const { svgToPng } = await import("../io/svg-png.js");
-  writeFileSync(pngPath, svgToPng(svg, scale));
+  writeFileAtomic(pngPath, svgToPng(svg, scale));
   console.log(`wrote ${svgPath}\nwrote ${pngPath}`);
   return 0;
 }
