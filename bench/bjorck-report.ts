@@ -23,7 +23,7 @@ import { stream } from "../src/engine/random.js";
 import { orthogonalF64 } from "../src/model/init.js";
 import { spectralNorm } from "../src/bounds/spectral.js";
 import { PAPER_WEIGHTS } from "./kernels.js";
-import { iterateF64, withSingularValues } from "./exact.js";
+import { iterateF64, relErr, withSingularValues } from "./exact.js";
 
 interface Option { name: string; spectral: boolean; tol: number | null }
 const OPTIONS: Option[] = [
@@ -49,15 +49,6 @@ function weightSet(kind: "spread" | "init"): Mat[] {
     const g = Float64Array.from({ length: r * c }, () => Math.fround(2 * rand.uniform() - 1));
     return { r, c, w, g };
   });
-}
-
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
 }
 
 /** W_K and dL/dW for one matrix on the f32 engine path. */

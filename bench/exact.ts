@@ -9,6 +9,16 @@ import { G64 } from "../src/engine/wasm.js";
 import type { Random } from "../src/engine/random.js";
 import { orthogonalF64 } from "../src/model/init.js";
 
+/** max |a - b| / max |b|: the relative error the spectral checks report. */
+export function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let num = 0, den = 0;
+  for (let i = 0; i < b.length; i++) {
+    num = Math.max(num, Math.abs(a[i] - b[i]));
+    den = Math.max(den, Math.abs(b[i]));
+  }
+  return num / den;
+}
+
 /** r x c = U diag(sv) Vᵀ with random orthonormal U, V (min(r, c) singular values), rounded to f32 values. */
 export function withSingularValues(r: number, c: number, sv: ArrayLike<number>, rand: Random): Float64Array {
   const s = Math.min(r, c);

@@ -17,7 +17,7 @@ import {
   refBjorckBackward, refBjorckForward, refBjorckSpectralBackward, refBjorckSpectralForward, refGemm, refSpectralCoeffs,
 } from "../src/engine/reference.js";
 import { orthogonalF64 } from "../src/model/init.js";
-import { iterateF64, withSingularValues } from "../bench/exact.js";
+import { iterateF64, relErr, withSingularValues } from "../bench/exact.js";
 import { SEED, assertClose, normal, rng, uniform } from "./helpers.js";
 
 const e = engine();
@@ -215,16 +215,6 @@ test("the f64 reference iteration on gemm64 equals refBjorckForward / refBjorckB
     assertClose(mine.grad, refBjorckBackward(r, c, 0.5, ref.saved, g), 1e-14, 1e-12, `${r}x${c} gradients`);
   }
 });
-
-/** max |a - b| / max |b|. */
-function relErr(a: ArrayLike<number>, b: ArrayLike<number>): number {
-  let num = 0, den = 0;
-  for (let i = 0; i < b.length; i++) {
-    num = Math.max(num, Math.abs(a[i] - b[i]));
-    den = Math.max(den, Math.abs(b[i]));
-  }
-  return num / den;
-}
 
 function runOp(w: Float64Array, r: number, c: number, iters: number, g: Float64Array, spectral: boolean) {
   return tidy(() => {

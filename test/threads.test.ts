@@ -7,6 +7,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { engine, setThreads } from "../src/engine/engine.js";
 import { instantiate, type Kernels } from "../src/engine/wasm.js";
+import { Arena } from "../src/engine/arena.js";
 import { SEED, rng, uniform } from "./helpers.js";
 
 const e = engine();
@@ -19,47 +20,36 @@ async function workersReady(): Promise<void> {
   assert.is(e.activeThreads(), e.threads, "every worker started within 20 s");
 }
 
-/** A tiny bump allocator over one instance's memory, for the one-thread reference. */
-function bump(kernels: Kernels, memory: WebAssembly.Memory) {
-  let top = kernels.heapBase();
-  return {
-    put(values: ArrayLike<number>): number {
-      const ptr = top;
-      top += Math.ceil((values.length * 4) / 64) * 64 + 64;
-      if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
-      new Float32Array(memory.buffer, ptr, values.length).set(values);
-      return ptr;
-    },
-    get: (ptr: number, n: number) => Float32Array.from(new Float32Array(memory.buffer, ptr, n)),
-    reset: () => { top = kernels.heapBase(); },
-  };
-}
-const ref = bump(single.kernels, single.memory);
+/** The one-thread reference's memory, managed like the engine's. */
+const ref = new Arena(single.memory, single.kernels.heapBase());
 /** Workspace for every call below (the largest is Björck on 784x512). */
 const WORK_BYTES = 16 << 20;
 
-/** Runs the same kernel call on the threaded engine and on the one-thread instance; returns both outputs. */
-function both(inputs: Float32Array[], outLength: number,
-  call: (k: Kernels, ptrs: number[], out: number, work: number) => void): [Float32Array, Float32Array] {
-  const ptrs = inputs.map((v) => {
-    const p = e.arena.alloc(v.length * 4);
-    e.arena.f32(p, v.length).set(v);
-    return p;
-  });
-  const out = e.arena.alloc(outLength * 4);
-  e.arena.f32(out, outLength).fill(0.5);
-  const work = e.workspace(WORK_BYTES);
-  call(e.kernels, ptrs, out, work);
-  const threaded = Float32Array.from(e.arena.f32(out, outLength));
-  inputs.forEach((v, i) => e.arena.free(ptrs[i], v.length * 4));
-  e.arena.free(out, outLength * 4);
+type KernelCall = (k: Kernels, ptrs: number[], out: number, work: number) => void;
 
-  ref.reset();
-  const rp = inputs.map((v) => ref.put(v));
-  const rout = ref.put(new Float32Array(outLength).fill(0.5));
-  const rwork = ref.put(new Float32Array(WORK_BYTES / 4));
-  call(single.kernels, rp, rout, rwork);
-  return [threaded, ref.get(rout, outLength)];
+/** Copies the inputs into `arena`, runs the call with an output pre-filled with 0.5, returns the output. */
+function runOn(arena: Arena, kernels: Kernels, work: number, inputs: Float32Array[], outLength: number, call: KernelCall): Float32Array {
+  const put = (values: ArrayLike<number>) => {
+    const p = arena.alloc(values.length * 4);
+    arena.f32(p, values.length).set(values);
+    return p;
+  };
+  const ptrs = inputs.map(put);
+  const out = put(new Float32Array(outLength).fill(0.5));
+  call(kernels, ptrs, out, work);
+  const result = Float32Array.from(arena.f32(out, outLength));
+  inputs.forEach((v, i) => arena.free(ptrs[i], v.length * 4));
+  arena.free(out, outLength * 4);
+  return result;
+}
+
+/** Runs the same kernel call on the threaded engine and on the one-thread instance; returns both outputs. */
+function both(inputs: Float32Array[], outLength: number, call: KernelCall): [Float32Array, Float32Array] {
+  const threaded = runOn(e.arena, e.kernels, e.workspace(WORK_BYTES), inputs, outLength, call);
+  const refWork = ref.alloc(WORK_BYTES);
+  const one = runOn(ref, single.kernels, refWork, inputs, outLength, call);
+  ref.free(refWork, WORK_BYTES);
+  return [threaded, one];
 }
 
 function assertBitIdentical(a: Float32Array, b: Float32Array, what: string): void {

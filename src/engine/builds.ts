@@ -3,6 +3,7 @@
 // weights differ between them by about 1e-7; certificates must hold for every
 // build a machine may choose, so the measurement computes them on each.
 
+import { Arena } from "./arena.js";
 import { instantiate, relaxedUsable, type WasmBuild } from "./wasm.js";
 import { spectralForwardRaw, spectralWorkspaceBytes } from "./spectral.js";
 
@@ -28,30 +29,20 @@ export interface BuildBjorckOptions {
 export function bjorckOnBuild(build: WasmBuild, mats: { w: Float32Array; r: number; c: number }[],
   iters: number, beta: number, opts: BuildBjorckOptions = {}): Float32Array[] {
   const { memory, kernels } = instantiate(build);
-  let top = kernels.heapBase();
-  const alloc = (bytes: number): number => {
-    const ptr = top;
-    top += Math.ceil(bytes / 64) * 64;
-    if (top > memory.buffer.byteLength) memory.grow(Math.ceil((top - memory.buffer.byteLength) / 65536));
-    return ptr;
-  };
-  // Bump allocation: a matrix's buffers are released together when it is done.
-  const raw = { alloc, free: () => {}, memory };
+  const arena = new Arena(memory, kernels.heapBase());
   const tol = opts.tolerance ?? -1;
   return mats.map(({ w, r, c }) => {
-    const mark = top;
-    const src = alloc(w.length * 4), out = alloc(w.length * 4);
-    new Float32Array(memory.buffer, src, w.length).set(w);
-    if (opts.method === "spectral") {
-      const work = alloc(spectralWorkspaceBytes(kernels, r, c, iters));
-      spectralForwardRaw(kernels, raw, r, c, iters, beta, tol, src, out, null, work);
-    } else {
-      const work = alloc(kernels.bjorckWorkspaceBytes(r, c));
-      if (tol >= 0) kernels.bjorckForwardTol(r, c, iters, beta, tol, src, out, 0, work);
-      else kernels.bjorckForward(r, c, iters, beta, src, out, 0, work);
-    }
-    const result = Float32Array.from(new Float32Array(memory.buffer, out, w.length));
-    top = mark;
+    const bytes = w.length * 4;
+    const workBytes = opts.method === "spectral" ? spectralWorkspaceBytes(kernels, r, c, iters) : kernels.bjorckWorkspaceBytes(r, c);
+    const src = arena.alloc(bytes), out = arena.alloc(bytes), work = arena.alloc(workBytes);
+    arena.f32(src, w.length).set(w);
+    if (opts.method === "spectral") spectralForwardRaw(kernels, arena, r, c, iters, beta, tol, src, out, null, work);
+    else if (tol >= 0) kernels.bjorckForwardTol(r, c, iters, beta, tol, src, out, 0, work);
+    else kernels.bjorckForward(r, c, iters, beta, src, out, 0, work);
+    const result = Float32Array.from(arena.f32(out, w.length));
+    arena.free(src, bytes);
+    arena.free(out, bytes);
+    arena.free(work, workBytes);
     return result;
   });
 }
