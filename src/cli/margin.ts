@@ -3,14 +3,12 @@
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { parseArgs } from "node:util";
-import type { TopLevelSpec } from "vega-lite";
 import { type Command, UsageError } from "./command.js";
 import { integer, number } from "./args.js";
 import { Progress } from "./progress.js";
 import { OPTIMISER_FLAGS, choice, optimiserFlags, testSplit } from "./attack.js";
-import { renderSvg } from "./plot.js";
-import { svgToPng } from "../io/svg-png.js";
-import { writeFileAtomic, writeJsonAtomic } from "../io/atomic.js";
+import { drawMarginHistograms } from "../figures/margins.js";
+import { writeJsonAtomic } from "../io/atomic.js";
 import { loadModel } from "../model/store.js";
 import { libraryVersion } from "../version.js";
 import { attackModel } from "../attacks/model.js";
@@ -156,9 +154,17 @@ export const marginCommand: Command = {
       settings: { ...opts, images: count, first },
       models: results,
     });
-    const svg = await renderSvg(histogramSpec(results, opts));
-    writeFileAtomic(path.join(outDir, `${HISTOGRAM}.svg`), svg);
-    writeFileAtomic(path.join(outDir, `${HISTOGRAM}.png`), svgToPng(svg, 2));
+    await drawMarginHistograms(
+      results.map((m) => ({ label: m.label, margins: m.images.map((im) => im.margin) })),
+      {
+        title: "Estimated (r, ε)-robustness margins",
+        subtitle: `Algorithm 2: r = ${opts.r}, ε = ${opts.eps}, S = ${opts.samples}, T = ${opts.restarts}, ${count * results.length} images`,
+        // binned by the grid step, as the reference code bins them
+        bin: { step: opts.step, extent: [0, opts.maxRadius] },
+        xLabel: "estimated margin R̂ (binned by α)",
+      },
+      path.join(outDir, HISTOGRAM),
+    );
     console.log(`wrote ${path.join(outDir, MARGINS_JSON)}`);
     console.log(`      ${path.join(outDir, `${HISTOGRAM}.png`)} (and .svg)`);
     return 0;
@@ -177,24 +183,4 @@ function printMargins(label: string, m: ModelMargins, o: MarginOptions): void {
   const cells = m.images.map((im) => `${String(im.index).padStart(5)}: ${im.margin.toFixed(im.margin > 0 && im.margin < 1e-3 ? 6 : 3)}`);
   for (let i = 0; i < cells.length; i += 5) console.log(`  ${cells.slice(i, i + 5).join("   ")}`);
   console.log(`  mean ${m.mean.toFixed(3)} ± ${m.std.toFixed(3)} (std over images)`);
-}
-
-/** Histogram of margins per model, binned by the grid step (as the reference code bins them). */
-export function histogramSpec(models: ModelMargins[], o: MarginOptions): TopLevelSpec {
-  const values = models.flatMap((m) => m.images.map((im) => ({ model: m.label, margin: im.margin })));
-  return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: { text: "Estimated (r, ε)-robustness margins", subtitle: `Algorithm 2: r = ${o.r}, ε = ${o.eps}, S = ${o.samples}, T = ${o.restarts}, ${values.length} images` },
-    width: 480,
-    height: 280,
-    background: "white",
-    config: { font: "DejaVu Sans" },
-    data: { values },
-    mark: { type: "bar", opacity: 0.7, binSpacing: 1 },
-    encoding: {
-      x: { field: "margin", type: "quantitative", bin: { step: o.step, extent: [0, o.maxRadius] }, title: "estimated margin R̂ (binned by α)" },
-      y: { aggregate: "count", type: "quantitative", title: "images", stack: null },
-      color: { field: "model", type: "nominal", title: null, legend: { orient: "top-right" } },
-    },
-  };
 }

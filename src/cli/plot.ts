@@ -1,13 +1,12 @@
 // `lipvae plot <figure>`: figures as SVG and PNG, drawn with vega-lite
 // (compiled to vega, rendered headless) and rasterised by resvg.
 //   bounds   the paper's Figure 2: Theorem 1's p1 and p2 against ‖δ‖.
-import { mkdirSync } from "node:fs";
 import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import type { Command } from "./command.js";
 import { UsageError } from "./command.js";
 import { parseFlags } from "./bounds.js";
-import { writeFileAtomic } from "../io/atomic.js";
+import { chartFrame, renderChart } from "../figures/render.js";
 import type { Theorem1Input } from "../bounds/types.js";
 
 const USAGE = `lipvae plot: figures as SVG and PNG
@@ -99,15 +98,12 @@ export function figure2Spec(base: Omit<Theorem1Input, "delta">, data: Point[]): 
   const domain = present.map((series) => series.name);
   const legend = { orient: "bottom-right", labelLimit: 0, title: null } as const;
   return {
-    $schema: "https://vega.github.io/schema/vega-lite/v6.json",
-    title: {
-      text: "Theorem 1 bounds on P[‖z_δ − z_¬δ‖ ≥ r/a]",
+    ...chartFrame({
+      title: "Theorem 1 bounds on P[‖z_δ − z_¬δ‖ ≥ r/a]",
       subtitle: `a = ${a}, b = ${b}, c = ${c}, r = ${r}, dz = ${dz}, ‖σ(x)‖ = ${sigmaNorm}`,
-    },
+    }),
     width: 480,
     height: 300,
-    background: "white",
-    config: { font: "DejaVu Sans" },
     data: { values: data },
     mark: { type: "line", strokeWidth: 2, clip: true },
     encoding: {
@@ -123,17 +119,6 @@ export function figure2Spec(base: Omit<Theorem1Input, "delta">, data: Point[]): 
       },
     },
   };
-}
-
-/** Renders a vega-lite spec to an SVG string, headless. Loaded on demand: vega is large. */
-export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
-  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
-  try {
-    return await view.toSVG();
-  } finally {
-    view.finalize();
-  }
 }
 
 async function plotBounds(argv: string[]): Promise<number> {
@@ -153,14 +138,8 @@ async function plotBounds(argv: string[]): Promise<number> {
   const outDir = values.out ?? "figures";
 
   const spec = figure2Spec(base, await figure2Data(base, maxDelta, points, values.tight === true));
-  const svg = await renderSvg(spec);
-  mkdirSync(outDir, { recursive: true });
-  const svgPath = path.join(outDir, "fig2-bounds.svg");
-  const pngPath = path.join(outDir, "fig2-bounds.png");
-  writeFileAtomic(svgPath, svg);
-  const { svgToPng } = await import("../io/svg-png.js");
-  writeFileAtomic(pngPath, svgToPng(svg, scale));
-  console.log(`wrote ${svgPath}\nwrote ${pngPath}`);
+  const written = await renderChart(spec, path.join(outDir, "fig2-bounds"), scale);
+  console.log(`wrote ${written.svg}\nwrote ${written.png}`);
   return 0;
 }
 
