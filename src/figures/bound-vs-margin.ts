@@ -103,6 +103,6 @@ export function boundVsMarginSpec(points: BoundVsMarginPoint[], text: FigureText
 }
 
 /** Fig 4: writes `${outBase}.svg` and `.png`. */
-export function drawBoundVsMargin(points: BoundVsMarginPoint[], text: FigureText, outBase: string): Promise<Written> {
+export async function drawBoundVsMargin(points: BoundVsMarginPoint[], text: FigureText, outBase: string): Promise<Written> {
   return renderChart(boundVsMarginSpec(points, text), outBase);
 }

@@ -47,6 +47,6 @@ export function marginVsSigmaSpec(panels: MarginVsSigmaPanel[], text: FigureText
 }
 
 /** Fig 3: writes `${outBase}.svg` and `.png`. */
-export function drawMarginVsSigma(panels: MarginVsSigmaPanel[], text: FigureText & { xLabel: string }, outBase: string): Promise<Written> {
+export async function drawMarginVsSigma(panels: MarginVsSigmaPanel[], text: FigureText & { xLabel: string }, outBase: string): Promise<Written> {
   return renderChart(marginVsSigmaSpec(panels, text), outBase);
 }

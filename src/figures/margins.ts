@@ -35,7 +35,7 @@ export function marginHistogramSpec(models: { label: string; margins: number[] }
 }
 
 /** Fig 5 left: writes `${outBase}.svg` and `.png`. */
-export function drawMarginHistograms(
+export async function drawMarginHistograms(
   models: { label: string; margins: number[] }[],
   text: FigureText & HistogramOptions,
   outBase: string,
@@ -69,7 +69,7 @@ export function likelihoodVsMarginSpec(
 }
 
 /** Fig 5 right: writes `${outBase}.svg` and `.png`. */
-export function drawLikelihoodVsMargin(
+export async function drawLikelihoodVsMargin(
   points: { label: string; meanMargin: number; logLikelihood: number }[],
   text: FigureText,
   outBase: string,

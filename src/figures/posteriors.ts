@@ -88,6 +88,6 @@ export function posteriorsSpec(panels: Posterior2DPanel[], text: FigureText & { 
 }
 
 /** Fig 6 / B.8: writes `${outBase}.svg` and `.png`. */
-export function drawPosteriors(panels: Posterior2DPanel[], text: FigureText & { extent?: number }, outBase: string): Promise<Written> {
+export async function drawPosteriors(panels: Posterior2DPanel[], text: FigureText & { extent?: number }, outBase: string): Promise<Written> {
   return renderChart(posteriorsSpec(panels, text), outBase);
 }
