@@ -18,7 +18,9 @@ export function marginVsSigmaSpec(panels: MarginVsSigmaPanel[], text: FigureText
   requireSome(figure, "panels", panels.length);
   const x = { field: "sigma", type: "quantitative" as const, title: text.xLabel, scale: { zero: false, padding: 12 } };
   const mean = { field: "mean", type: "quantitative" as const };
-  const frame = chartFrame(text, ["points: mean over images; error bars: ± one standard deviation"]);
+  const counts = new Set(panels.flatMap((panel) => panel.points.map((p) => p.n)));
+  const over = counts.size === 1 ? `over ${[...counts][0]} images` : "over images";
+  const frame = chartFrame(text, [`points: mean ${over}; error bars: ± one standard deviation ${over}`]);
   return {
     ...frame,
     // end labels inside the axis, so no panel's title is pushed up by a label at its top edge

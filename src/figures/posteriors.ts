@@ -57,6 +57,7 @@ export function posteriorsSpec(panels: Posterior2DPanel[], text: FigureText & { 
   }
   const axis = (title: string) =>
     ({ type: "quantitative" as const, title, scale: { domain: [-extent, extent], nice: false, zero: false }, axis: { tickCount: 7 } });
+  const digit = { field: "digit", type: "nominal" as const, title: "digit", scale: { domain: DIGITS, scheme: "category10" } };
   const x = { field: "x", ...axis("z₁") };
   const y = { field: "y", ...axis("z₂") };
   return {
@@ -70,10 +71,12 @@ export function posteriorsSpec(panels: Posterior2DPanel[], text: FigureText & { 
         {
           name: "posterior",
           transform: [{ filter: "datum.kind === 'posterior'" }],
-          mark: { type: "line", strokeWidth: 1, opacity: 0.8, clip: true },
+          // filled lightly, like matplotlib's translucent ellipses, so overlaps stay readable
+          mark: { type: "line", strokeWidth: 1, opacity: 0.8, fillOpacity: 0.2, clip: true },
           encoding: {
             x, y, detail: { field: "id" }, order: { field: "k", type: "quantitative" },
-            color: { field: "digit", type: "nominal", title: "digit", scale: { domain: DIGITS, scheme: "category10" } },
+            color: digit,
+            fill: digit, // same field and scale as the colour: one merged legend
           },
         },
         {
