@@ -26,7 +26,7 @@ function logDomain(points: BoundVsMarginPoint[]): [number, number] {
   const margins = points.map((p) => p.margin).filter((m) => m > 0);
   const lo = bounds.length > 0 ? Math.min(...bounds) : margins.length > 0 ? Math.min(...margins) : 0.01;
   const hi = Math.max(lo, ...bounds, ...margins);
-  return hi > lo ? [lo / 1.25, hi * 1.25] : [lo / 10, lo * 10];
+  return [lo / (hi > lo ? 1.25 : 10), hi * 1.25];
 }
 
 export function boundVsMarginSpec(points: BoundVsMarginPoint[], text: FigureText): TopLevelSpec {
@@ -79,8 +79,9 @@ export function boundVsMarginSpec(points: BoundVsMarginPoint[], text: FigureText
             encoding: { x: { ...logX, field: "x" }, y: lineY },
           },
           {
-            data: { values: [line[line.length - 1]!] },
-            mark: { type: "text", text: "y = x", align: "right", dx: -4, dy: -8, color: "#666" },
+            // the label sits right of the line, three quarters along it, clear of the frame
+            data: { values: [line[Math.round(0.75 * (LINE_POINTS - 1))]!] },
+            mark: { type: "text", text: "y = x", align: "left", dx: 8, dy: 4, color: "#666" },
             encoding: { x: { ...logX, field: "x" }, y: lineY },
           },
           {
