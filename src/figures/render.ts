@@ -6,7 +6,7 @@ import path from "node:path";
 import type { TopLevelSpec } from "vega-lite";
 import { LipvaeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
-import { FIGURE_FONT, svgToPng } from "../io/svg-png.js";
+import { FIGURE_FONT, svgToPng, textWidth } from "../io/svg-png.js";
 import type { FigureText, Written } from "./types.js";
 
 export const VEGA_LITE_SCHEMA = "https://vega.github.io/schema/vega-lite/v6.json";
@@ -21,13 +21,37 @@ export function chartFrame(text: FigureText, extraSubtitle: string[] = []) {
     $schema: VEGA_LITE_SCHEMA,
     title: subtitle.length === 0 ? { text: text.title } : { text: text.title, subtitle },
     background: "white",
-    config: { font: FIGURE_FONT },
+    // labels measured to the pixel (measuredWidth) would otherwise be allowed to touch
+    config: { font: FIGURE_FONT, axis: { labelSeparation: 4 } },
   };
+}
+
+const widths = new Map<string, number>();
+
+/**
+ * Text width as resvg will draw it. Without a canvas, vega guesses 0.8 × font
+ * size per character, far too wide for DejaVu Sans: a long subtitle or legend
+ * label then leaves a wide empty band in the figure.
+ */
+function measuredWidth(item: { fontSize?: number; fontWeight?: string | number }, text: unknown): number {
+  const line = text == null ? "" : String(text).trim();
+  const size = item.fontSize != null ? Number(item.fontSize) || 0 : 11; // vega's default size
+  const weight = item.fontWeight === "bold" || Number(item.fontWeight) >= 600 ? "bold" : "normal";
+  const key = `${size} ${weight} ${line}`;
+  let width = widths.get(key);
+  if (width === undefined) {
+    // textWidth is the ink's extent; the glyphs' side bearings add about 0.15 em
+    width = size > 0 && line !== "" ? textWidth(line, size, weight) + 0.15 * size : 0;
+    widths.set(key, width);
+  }
+  return width;
 }
 
 /** Renders a vega-lite spec to an SVG string, headless. Loaded on demand: vega is large. */
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
   const [vega, { compile }] = await Promise.all([import("vega"), import("vega-lite")]);
+  // vega exports textMetrics but its typings omit it
+  (vega as unknown as { textMetrics: { width: typeof measuredWidth } }).textMetrics.width = measuredWidth;
   const view = new vega.View(vega.parse(compile(spec).spec), { renderer: "none" });
   try {
     return await view.toSVG();
