@@ -17,6 +17,7 @@ import {
   drawMarginVsSigma,
   drawPosteriors,
 } from "../src/figures/index.js";
+import { textWidth } from "../src/io/svg-png.js";
 import { expectLipvaeErrorAsync, tempDir } from "./io-util.js";
 
 const { dir, cleanup } = tempDir();
@@ -163,6 +164,17 @@ test("image rows: labelled rows of 28×28 images in a self-contained SVG; short 
   assertHasTexts(svg, "Maximum damage attacks", "‖δ‖₂ ≤ 3", "x", "x + δ", "g(z_δ)", "standard VAE", "Lipschitz-VAE", "M = 5");
   assert.match(svg, 'href="data:image/png;base64,');
   assert.not.match(svg, /href="(?!data:)/, "no external references");
+});
+
+test("charts are laid out with text widths as resvg draws them, not vega's 0.8 em per character", async () => {
+  const subtitle = "a long subtitle, far wider than the plot under it, that sets the width of the whole figure on its own".repeat(2);
+  const outBase = path.join(dir, "wide");
+  const points = [{ label: "M = 5", meanMargin: 1, logLikelihood: -100 }];
+  const svg = checkWritten(await drawLikelihoodVsMargin(points, { title: "t", subtitle }, outBase), outBase, 2);
+  const width = Number(/<svg[^>]* width="([\d.]+)"/.exec(svg)![1]);
+  const drawn = textWidth(subtitle, 12); // vega's default subtitle size
+  assert.ok(width >= drawn, `the figure (${width}) holds its subtitle (${drawn})`);
+  assert.ok(width < drawn + 60, `no empty band beside the subtitle: figure ${width}, subtitle ${drawn} (vega's guess: ${0.8 * 12 * subtitle.length})`);
 });
 
 test("bad input: one clear error naming the problem", async () => {
