@@ -10,7 +10,7 @@ export interface MarginVsSigmaPanel {
   points: { sigma: number; mean: number; sd: number; n: number }[];
 }
 
-// Short enough to fit beside a panel: a longer axis title stretches the layout.
+// Short enough to fit beside a panel: an axis title longer than the panel stretches the layout.
 const Y_LABEL = "estimated margin R̂ (‖δ‖₂)";
 
 export function marginVsSigmaSpec(panels: MarginVsSigmaPanel[], text: FigureText & { xLabel: string }): TopLevelSpec {
@@ -20,31 +20,29 @@ export function marginVsSigmaSpec(panels: MarginVsSigmaPanel[], text: FigureText
   const mean = { field: "mean", type: "quantitative" as const };
   const counts = new Set(panels.flatMap((panel) => panel.points.map((p) => p.n)));
   const over = counts.size === 1 ? `over ${[...counts][0]} images` : "over images";
-  const frame = chartFrame(text, [`points: mean ${over}; error bars: ± one standard deviation ${over}`]);
   return {
-    ...frame,
-    // end labels inside the axis, so no panel's title is pushed up by a label at its top edge
-    config: { ...frame.config, axisY: { labelFlush: true } },
-    // a concatenation, not a facet: each panel keeps its own y range
-    hconcat: panels.map((panel, i) => {
-      requireSome(figure, `points in panel '${panel.title}'`, panel.points.length);
-      const values = panel.points.map((p) => {
-        for (const key of ["sigma", "mean", "sd", "n"] as const) requireFinite(figure, `${key} in panel '${panel.title}'`, p[key]);
-        return { sigma: p.sigma, mean: p.mean, low: p.mean - p.sd, high: p.mean + p.sd, n: p.n };
-      });
-      const y = { field: "low", type: "quantitative" as const, title: i === 0 ? Y_LABEL : null, scale: { zero: false } };
-      return {
-        title: { text: panel.title, fontSize: 13, fontWeight: "normal" as const },
-        width: 220,
-        height: 240,
-        data: { values },
-        layer: [
-          { mark: { type: "rule" as const, color: "#4c78a8" }, encoding: { x, y, y2: { field: "high" } } },
-          { mark: { type: "line" as const, color: "#4c78a8", opacity: 0.5 }, encoding: { x, y: mean } },
-          { mark: { type: "point" as const, filled: true, size: 40, color: "#4c78a8" }, encoding: { x, y: mean } },
-        ],
-      };
-    }),
+    ...chartFrame(text, [`points: mean ${over}; error bars: ± one standard deviation ${over}`]),
+    data: {
+      values: panels.flatMap((panel) => {
+        requireSome(figure, `points in panel '${panel.title}'`, panel.points.length);
+        return panel.points.map((p) => {
+          for (const key of ["sigma", "mean", "sd", "n"] as const) requireFinite(figure, `${key} in panel '${panel.title}'`, p[key]);
+          return { panel: panel.title, sigma: p.sigma, mean: p.mean, low: p.mean - p.sd, high: p.mean + p.sd, n: p.n };
+        });
+      }),
+    },
+    facet: { column: { field: "panel", type: "nominal", sort: panels.map((p) => p.title), title: null, header: { labelFontSize: 13 } } },
+    spec: {
+      width: 220,
+      height: 240,
+      layer: [
+        { mark: { type: "rule", color: "#4c78a8" }, encoding: { x, y: { field: "low", type: "quantitative", title: Y_LABEL, scale: { zero: false } }, y2: { field: "high" } } },
+        { mark: { type: "line", color: "#4c78a8", opacity: 0.5 }, encoding: { x, y: mean } },
+        { mark: { type: "point", filled: true, size: 40, color: "#4c78a8" }, encoding: { x, y: mean } },
+      ],
+    },
+    // each panel its own y range, as the paper's ("compare the ranges across plots")
+    resolve: { scale: { y: "independent" } },
   };
 }
 
