@@ -86,14 +86,14 @@ run("the packed tarball installs into a fresh project and the README example pri
     const mnist = path.join(projectRoot, "data", "mnist");
     for (const f of readdirSync(mnist)) copyFileSync(path.join(mnist, f), path.join(app, "data", "mnist", f));
 
-    const cli = sh(process.execPath, ["bin/lipvae.js", "certify", "--model", path.join(app, "runs", "demo"), "--images", "1", "--r", "8", "--eps", "0.5", "--out", path.join(tmp, "certificates.json")], projectRoot);
+    const env = { ...process.env, NODE_PATH: "", LIPVAE_WASM: "simd" };
+    const cli = sh(process.execPath, ["bin/lipvae.js", "certify", "--model", path.join(app, "runs", "demo"), "--images", "1", "--r", "8", "--eps", "0.5", "--out", path.join(tmp, "certificates.json")], projectRoot, env);
     assert.is(cli.status, 0, cli.stderr);
     const expected = certifyRow(cli.stdout);
     const constants = /measured constants \(certified upper bounds\): (a = [\d.]+, b = [\d.]+, c = [\d.]+)/.exec(cli.stderr)?.[1];
     assert.ok(constants, `no constants line in:\n${cli.stderr}`);
 
     // Nothing of this checkout is reachable from the app: cwd there, no NODE_PATH.
-    const env = { ...process.env, NODE_PATH: "" };
     const resolved = sh(process.execPath, ["--input-type=module", "-e", `
       console.log(import.meta.resolve("lipvae"));
       console.log(import.meta.resolve("lipvae/bounds"));
@@ -106,6 +106,11 @@ run("the packed tarball installs into a fresh project and the README example pri
     assert.is(boundsEntry, new URL(`file://${path.join(installed, "dist", "src", "bounds", "index.js")}`).href);
     assert.is(lemma, "function");
     assert.is(deep, "ERR_PACKAGE_PATH_NOT_EXPORTED", "only the exports map's entries are public");
+
+    // The installed command line starts and loads the installed kernels.
+    const bin = sh(process.execPath, [path.join(app, "node_modules", ".bin", "lipvae"), "version"], app, env);
+    assert.is(bin.status, 0, bin.stderr);
+    assert.match(bin.stdout, `lipvae ${JSON.parse(readFileSync(path.join(projectRoot, "package.json"), "utf8")).version} (wasm build: simd)`);
 
     const code = readmeExample(readFileSync(path.join(projectRoot, "README.md"), "utf8"));
     writeFileSync(path.join(app, "example.mjs"), code);
