@@ -18,7 +18,7 @@ import { type LoadedModel, nonFiniteParameter, updateModelMeta } from "../model/
 import { sliceRows } from "../model/train.js";
 import type { VAE } from "../model/vae.js";
 import { libraryVersion } from "../version.js";
-import { type Model, inputRows, isExported, modelConfig } from "./models.js";
+import { type ExportedModel, type Model, inputRows, isExported, modelConfig } from "./models.js";
 
 export interface ConstantsOptions {
   /** Measure again even when model.json holds constants for exactly these weights. */
@@ -31,6 +31,7 @@ export interface ConstantsOptions {
 
 // Constants measured in this process, per loaded model, so repeated calls measure once.
 const measuredInProcess = new WeakMap<LoadedModel, MeasuredConstants>();
+const exportMeasured = new WeakMap<ExportedModel, Constants>();
 
 /**
  * Certified upper bounds a, b, c on the Lipschitz constants of a model directory's
@@ -48,11 +49,12 @@ export function directoryConstants(model: LoadedModel, opts: ConstantsOptions = 
   if (!opts.remeasure && stored && stored.key === key && [stored.a, stored.b, stored.c].every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0)) {
     return stored;
   }
-  const cached = measuredInProcess.get(model);
-  if (!opts.remeasure && !opts.store && cached) return cached;
-  opts.onMeasure?.(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, WASM builds: ${usableBuilds().join(", ")})...`);
-  const measured = measureConstants(vae, meta.bjorckIters);
-  measuredInProcess.set(model, measured);
+  let measured = opts.remeasure ? undefined : measuredInProcess.get(model);
+  if (!measured) {
+    opts.onMeasure?.(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, WASM builds: ${usableBuilds().join(", ")})...`);
+    measured = measureConstants(vae, meta.bjorckIters);
+    measuredInProcess.set(model, measured);
+  }
   if (opts.store) {
     meta.certified = {
       ...measured, key, measureVersion: MEASURE_VERSION, parametersSha256: meta.parameters.sha256,
@@ -81,7 +83,9 @@ export function exportConstants(plain: PlainVae): Constants {
 export function measuredConstants(model: Model, opts: ConstantsOptions = {}): Constants & { warnings: string[] } {
   if (isExported(model)) {
     const standard = model.config.kind === "standard";
-    return { ...exportConstants(model.plain), warnings: standard ? [STANDARD_MODEL_WARNING] : [] };
+    let constants = exportMeasured.get(model);
+    if (!constants) exportMeasured.set(model, constants = exportConstants(model.plain));
+    return { ...constants, warnings: standard ? [STANDARD_MODEL_WARNING] : [] };
   }
   const { a, b, c, warnings } = directoryConstants(model, opts);
   return { a, b, c, warnings };
