@@ -7,7 +7,10 @@ import * as assert from "uvu/assert";
 import { cpSync, readFileSync } from "node:fs";
 import path from "node:path";
 import { projectRoot } from "../src/paths.js";
-import { type Certificate, certifyInput, certifyInputs, exportModel, forward, loadExport, loadModel, measuredConstants } from "../src/index.js";
+import {
+  type Certificate, DEFAULT_MAX_DAMAGE, attackModel, certifyInput, certifyInputs, exportModel, forward, loadExport, loadModel,
+  maxDamageAttack, measuredConstants, startEngine,
+} from "../src/index.js";
 import { scratchDir, tinyDataset, tinyModel, type Variant } from "./export-fixture.js";
 import { expectLipvaeError, tempDir } from "./io-util.js";
 
@@ -111,6 +114,20 @@ test("bad inputs are one-line LipvaeErrors naming the problem", async () => {
   expectLipvaeError(() => certifyInput(model, images(1), { r: 2, eps: 1 }), "eps must be in (0, 1)");
   expectLipvaeError(() => forward(model, images(2), { noise: new Float64Array(3) }), "noise has 3 values", "8");
   expectLipvaeError(() => loadExport(path.join(model.dir, "model.safetensors")), "not a lipvae export");
+});
+
+test("startEngine reports the build in use; attackModel freezes a directory for the attacks", async () => {
+  const info = startEngine();
+  if (process.env.LIPVAE_WASM) assert.is(info.build, process.env.LIPVAE_WASM);
+  assert.ok(info.threads >= 1);
+  const frozen = attackModel(loadModel(await tinyModel("learned")));
+  assert.is(frozen.n, 784);
+  assert.is(frozen.dz, 4);
+  const radius = 1.5;
+  const attack = maxDamageAttack(frozen, images(2), 2, radius, { ...DEFAULT_MAX_DAMAGE, steps: 3, restarts: 2, seed: 1, evalSamples: 4 });
+  assert.is(attack.norms.length, 2);
+  for (const n of attack.norms) assert.ok(n > 0 && n <= radius * (1 + 1e-6), `‖δ‖ = ${n} outside (0, ${radius}]`);
+  for (const d of attack.damage) assert.ok(Number.isFinite(d) && d >= 0);
 });
 
 test("lipvae/bounds imports none of the engine (no WebAssembly, no threads)", () => {
