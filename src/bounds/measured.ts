@@ -39,6 +39,8 @@ export const CONVERGENCE_TOLERANCE = 1e-6;
  */
 export const MEASURE_VERSION = 3;
 
+export const STANDARD_MODEL_WARNING = "standard (unconstrained) model: only measured constants are meaningful; nominal M certifies nothing";
+
 export interface LayerMeasurement {
   shape: [number, number];
   /** The scale the bound uses: the larger of M^(1/L) and its f32 rounding (what the kernels multiply by). */
@@ -186,7 +188,7 @@ export function measureConstants(vae: VAE, iters: number): MeasuredConstants {
       });
     }
   } else {
-    warnings.push("standard (unconstrained) model: only measured constants are meaningful; nominal M certifies nothing");
+    warnings.push(STANDARD_MODEL_WARNING);
   }
   return { a: decoder.certified, b: mean.certified, c: std ? std.certified : 0, nets, bjorckIters: iters, wasmBuilds: usableBuilds(), converged, warnings };
 }

@@ -172,7 +172,8 @@ async function runFlags(values: FlagValues): Promise<number> {
  * util.parseArgs with its errors turned into one-line usage errors (also used by
  * `design` and `plot`). A negative value must be written --a=-1.
  */
-export function parseFlags<T extends ParseArgsConfig["options"]>(argv: string[], options: T) {
+export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T):
+  ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>["values"] {
   try {
     return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
   } catch (err) {

@@ -7,22 +7,16 @@ import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
 import { integer, number } from "./args.js";
 import { Progress } from "./progress.js";
-import { loadModel, nonFiniteParameter, updateModelMeta, type ModelMeta } from "../model/store.js";
-import { MEASURE_VERSION, measureConstants, measurementKey, type MeasuredConstants } from "../bounds/measured.js";
-import { LipvaeError } from "../errors.js";
+import { loadModel } from "../model/store.js";
 import {
   type Constants, type Form, type ConstantsKind, type InputCertificate,
-  certifyFixedSigma, certifyInput, nominalIsValid,
+  certifyFixedSigma, certifyInput,
 } from "../bounds/certify.js";
+import { directoryConstants, nominalValidity, sigmaStats } from "../lib/certify.js";
 import { loadDataset } from "../data/datasets.js";
 import type { DatasetName } from "../data/catalog.js";
-import { noGrad } from "../engine/tape.js";
-import { usableBuilds } from "../engine/builds.js";
-import { tidy } from "../engine/tensor.js";
-import { sliceRows } from "../model/train.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { libraryVersion } from "../version.js";
-import type { VAE } from "../model/vae.js";
 
 const usage = `lipvae certify --model DIR [options]
 
@@ -67,13 +61,10 @@ export const certifyCommand: Command = {
     const eps = number("--eps", values.eps!);
     if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be in (0, 1) (got ${values.eps}); at 0 every radius qualifies`);
     const progress = new Progress();
-    const { vae, meta, dir } = loadModel(values.model);
+    const model = loadModel(values.model);
+    const { vae, meta, dir } = model;
     const cfg = vae.config;
-    // A diverged run leaves NaN or infinite parameters; nothing can be certified for them.
-    const bad = nonFiniteParameter(vae);
-    if (bad) throw new LipvaeError(`model ${dir} has non-finite weights (${bad}; a diverged run?): retrain with a lower --lr`);
-
-    const measured = measuredConstants(vae, meta, dir, values.remeasure, progress);
+    const measured = directoryConstants(model, { remeasure: values.remeasure, store: true, onMeasure: (m) => progress.log(m) });
     for (const w of measured.warnings) progress.log(`warning: ${w}`);
     const k: Constants = { a: measured.a, b: measured.b, c: measured.c };
     progress.log(`measured constants (certified upper bounds): a = ${k.a.toFixed(6)}, b = ${k.b.toFixed(6)}` +
@@ -81,8 +72,7 @@ export const certifyCommand: Command = {
       `   nominal M: a = ${cfg.lipschitz.decoder}, b = ${cfg.lipschitz.encoderMean}` +
       (cfg.sigma.mode === "fixed" ? "" : `, c = ${cfg.lipschitz.encoderStd}`));
 
-    const valid: Record<Form, boolean> = { paper: nominalIsValid(cfg, "paper", k), tight: nominalIsValid(cfg, "tight", k) };
-    if (cfg.kind === "standard") valid.paper = valid.tight = false;
+    const valid = nominalValidity(cfg, k);
     const opts = { r, eps };
     let rows: { index: number; label: number; cert: InputCertificate }[];
     if (cfg.sigma.mode === "fixed") {
@@ -110,52 +100,6 @@ export const certifyCommand: Command = {
     return 0;
   },
 };
-
-/**
- * Constants from model.json when they were measured for this exact network (see
- * measurementKey: configuration, parameters, Björck iterations, the WASM builds covered, measuring
- * code), else measured now and stored.
- */
-function measuredConstants(vae: VAE, meta: ModelMeta, dir: string, remeasure: boolean | undefined, progress: Progress): MeasuredConstants {
-  const key = measurementKey(meta.config, meta.parameters.sha256, meta.bjorckIters, usableBuilds());
-  const stored = meta.certified as (MeasuredConstants & { key?: unknown }) | undefined;
-  if (!remeasure && stored && stored.key === key && [stored.a, stored.b, stored.c].every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0)) {
-    return stored;
-  }
-  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, WASM builds: ${usableBuilds().join(", ")})...`);
-  const measured = measureConstants(vae, meta.bjorckIters);
-  meta.certified = {
-    ...measured, key, measureVersion: MEASURE_VERSION, parametersSha256: meta.parameters.sha256,
-    measuredWith: libraryVersion, measuredAt: new Date().toISOString(),
-  };
-  updateModelMeta(dir, meta);
-  return measured;
-}
-
-/** ||sigma(x)|| and max_j sigma_j(x) for the first n images, Björck computed once. */
-function sigmaStats(vae: VAE, iters: number, images: Float32Array, n: number): { norm: number; max: number }[] {
-  return noGrad(() => tidy(() => {
-    const w = vae.effectiveWeights(iters);
-    const out: { norm: number; max: number }[] = [];
-    for (let start = 0; start < n; start += 500) {
-      const size = Math.min(500, n - start);
-      tidy(() => {
-        const s = vae.encode(sliceRows(images, start, size), w).sigma.data;
-        const dz = vae.config.latentDim;
-        for (let i = 0; i < size; i++) {
-          let sq = 0, mx = 0;
-          for (let j = 0; j < dz; j++) {
-            sq += s[i * dz + j] ** 2;
-            mx = Math.max(mx, s[i * dz + j]);
-          }
-          out.push({ norm: Math.sqrt(sq), max: mx });
-        }
-        return null;
-      });
-    }
-    return out;
-  }));
-}
 
 function printTable(rows: { index: number; label: number; cert: InputCertificate }[], valid: Record<Form, boolean>, fixed: boolean): void {
   const cols: [Form, ConstantsKind][] = [["paper", "nominal"], ["paper", "measured"], ["tight", "nominal"], ["tight", "measured"]];
