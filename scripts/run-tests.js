@@ -15,7 +15,11 @@ if (!existsSync(path.join(root, testDir))) {
   console.error("dist/test is missing: run `npm run build` first (npm ci does it for you).");
   process.exit(2);
 }
-const pattern = process.argv[2] ?? "\\.test\\.js$";
+// A user pattern such as "certify" must not also pick up source maps or
+// helper modules: only files ending in .test.js are test files.
+const userPattern = process.argv[2];
+const pattern = userPattern === undefined ? "\\.test\\.js$"
+  : `^(?=.*(?:${userPattern}))[^/]*\\.test\\.js$`;
 const RELAXED_FLAG = "--experimental-wasm-relaxed-simd";
 
 function relaxedAvailable() {
