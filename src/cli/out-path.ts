@@ -1,0 +1,115 @@
+// Up-front checks of the paths a command will write, run before it loads data
+// or trains: a bad --out must fail in a second with one line, not after an
+// epoch of training with an EEXIST trace. Under /proc a recursive mkdir never
+// returns, so such paths are refused before anything touches them.
+import { randomBytes } from "node:crypto";
+import { type Stats, closeSync, lstatSync, openSync, readlinkSync, realpathSync, statSync, unlinkSync } from "node:fs";
+import path from "node:path";
+import { UsageError } from "./command.js";
+
+/** Kernel file systems: nothing can be saved there, and mkdir -p loops on /proc. */
+const KERNEL_FILE_SYSTEMS = ["/proc", "/sys"];
+
+const code = (err: unknown) => (err as NodeJS.ErrnoException).code ?? String(err);
+
+/** The deepest existing path on the way to target (lstat: links are not followed). */
+function nearestExisting(target: string): { existing: string; stats: Stats; exists: boolean } {
+  for (let p = target; ; p = path.dirname(p)) {
+    try {
+      return { existing: p, stats: lstatSync(p), exists: p === target };
+    } catch (err) {
+      // ENOTDIR: a component on the way is a file; the walk up finds and names it.
+      if (code(err) !== "ENOENT" && code(err) !== "ENOTDIR") throw new UsageError(`cannot check ${p} (${code(err)}); choose another path`);
+      if (path.dirname(p) === p) throw new UsageError(`no part of ${target} exists`);
+    }
+  }
+}
+
+/** What an existing path is once symbolic links are followed; a link to nowhere is an error. */
+function follow(what: string, p: string, stats: Stats): Stats {
+  if (!stats.isSymbolicLink()) return stats;
+  try {
+    return statSync(p);
+  } catch (err) {
+    const to = (() => { try { return readlinkSync(p); } catch { return "?"; } })();
+    if (code(err) === "ELOOP") throw new UsageError(`${what}: ${p} is a loop of symbolic links; remove it or choose another path`);
+    throw new UsageError(`${what}: ${p} is a dangling symbolic link (to ${to}, which does not exist); remove the link, create its target, or choose another path`);
+  }
+}
+
+function refuseKernelFileSystem(what: string, existing: string): void {
+  let real = existing;
+  try {
+    real = realpathSync(existing);
+  } catch {
+    // an unreadable path: the write probe reports it
+  }
+  for (const root of KERNEL_FILE_SYSTEMS) {
+    if (real === root || real.startsWith(root + "/")) {
+      throw new UsageError(`${what} is inside ${root}, a kernel file system where nothing can be saved; choose a directory on disk`);
+    }
+  }
+}
+
+/** Creates and removes an empty file in dir: the one sure test that dir takes new files. */
+function probeWritable(what: string, dir: string): void {
+  const probe = path.join(dir, `.lipvae-probe-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
+  try {
+    closeSync(openSync(probe, "wx"));
+  } catch (err) {
+    throw new UsageError(`${what}: cannot create files in ${dir} (${code(err)}); choose a directory you can write to`);
+  }
+  try {
+    unlinkSync(probe);
+  } catch {
+    // the probe is empty and hidden; failing to remove it must not stop the command
+  }
+}
+
+/**
+ * A directory the command will create if needed and fill: an existing
+ * writable directory, or a new path whose deepest existing ancestor is a
+ * writable directory. `flag` names the option in messages ("--out").
+ */
+export function checkOutputDir(flag: string, dir: string): void {
+  const what = `${flag} ${dir}`;
+  const target = path.resolve(dir);
+  const { existing, stats, exists } = nearestExisting(target);
+  refuseKernelFileSystem(what, target);
+  refuseKernelFileSystem(what, existing);
+  const resolved = follow(what, existing, stats);
+  if (!resolved.isDirectory()) {
+    throw new UsageError(exists
+      ? `${what} is a file, not a directory; choose a directory (new or existing)`
+      : `${what}: ${existing} is a file, so no directory can be made inside it; choose another path`);
+  }
+  probeWritable(what, existing);
+}
+
+/**
+ * A file the command will write (atomically, so its directory must take new
+ * files): not an existing directory, in a directory that already exists.
+ * `example` is a file name to suggest when the path is a directory.
+ */
+export function checkOutputFile(flag: string, file: string, example: string): void {
+  const what = `${flag} ${file}`;
+  const target = path.resolve(file);
+  const { existing, stats, exists } = nearestExisting(target);
+  refuseKernelFileSystem(what, target);
+  refuseKernelFileSystem(what, existing);
+  if (exists) {
+    const resolved = follow(what, existing, stats);
+    if (resolved.isDirectory()) throw new UsageError(`${what} is a directory; give a file name such as ${path.join(file, example)}`);
+    if (!resolved.isFile()) throw new UsageError(`${what} exists and is not a regular file; choose another file name`);
+  }
+  const parent = path.dirname(target);
+  if (!exists && existing !== parent) {
+    const resolved = follow(what, existing, stats);
+    throw new UsageError(resolved.isDirectory()
+      ? `${what}: the directory ${parent} does not exist; create it first (mkdir -p ${parent})`
+      : `${what}: ${existing} is a file, not a directory; choose another path`);
+  }
+  const parentStats = follow(what, parent, lstatSync(parent));
+  if (!parentStats.isDirectory()) throw new UsageError(`${what}: ${parent} is not a directory; choose another path`);
+  probeWritable(what, parent);
+}
