@@ -103,13 +103,10 @@ export function checkOutputFile(flag: string, file: string, example: string): vo
     if (!resolved.isFile()) throw new UsageError(`${what} exists and is not a regular file; choose another file name`);
   }
   const parent = path.dirname(target);
-  if (!exists && existing !== parent) {
-    const resolved = follow(what, existing, stats);
-    throw new UsageError(resolved.isDirectory()
-      ? `${what}: the directory ${parent} does not exist; create it first (mkdir -p ${parent})`
-      : `${what}: ${existing} is a file, not a directory; choose another path`);
+  const ancestor = exists ? parent : existing;
+  if (!follow(what, ancestor, lstatSync(ancestor)).isDirectory()) {
+    throw new UsageError(`${what}: ${ancestor} is a file, not a directory; choose another path`);
   }
-  const parentStats = follow(what, parent, lstatSync(parent));
-  if (!parentStats.isDirectory()) throw new UsageError(`${what}: ${parent} is not a directory; choose another path`);
+  if (ancestor !== parent) throw new UsageError(`${what}: the directory ${parent} does not exist; create it first (mkdir -p ${parent})`);
   probeWritable(what, parent);
 }
