@@ -63,6 +63,11 @@ test("certify on a read-only model directory prints a note and still writes the 
   assert.not.match(r.stderr, /^\s+at /m);
   assert.ok(existsSync(out), "no certificate written");
   assert.is(readFileSync(path.join(model, "model.json"), "utf8"), before);
+  // Without --out, the default DIR/certificates.json cannot be written: refused before measuring.
+  const cliDefault = cli.filter((arg, i) => arg !== "--out" && cli[i - 1] !== "--out");
+  const d = spawnSync("unshare", ["-m", "sh", "-c", script, "sh", ...cliDefault], { encoding: "utf8", timeout: 60_000 });
+  assertUsageLine({ status: d.status, stdout: d.stdout, stderr: d.stderr, ms: 0, timedOut: false }, "certify", "cannot create files in", "(EROFS)");
+  assert.is(d.stdout, "");
 });
 
 test("certify's footnote on a standard VAE says why its nominal columns certify nothing, true to the numbers", async () => {
@@ -145,6 +150,9 @@ test("a failed data fetch removes the directories it created and nothing else", 
   const kept = path.join(base, "partly", "mnist");
   await rejects(fetchDataset("mnist", { dataDir: kept, fetchImpl: partly }), /could not download/);
   assert.equal(readdirSync(kept), ["train-images-idx3-ubyte.gz"]);
+  const lines: string[] = [];
+  await rejects(fetchDataset("mnist", { dataDir: kept, fetchImpl: partly, log: (line) => lines.push(line) }), /could not download/);
+  assert.ok(lines.some((line) => line.endsWith("train-images-idx3-ubyte.gz: already present and official")), lines.join("\n"));
 });
 
 test.run();

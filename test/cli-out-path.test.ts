@@ -88,6 +88,7 @@ test("every writing command refuses a bad --out in one line, before loading data
     { args: ["export", "--model", model, "--out", path.join(root, "missing", "e.safetensors")], fragments: ["does not exist; create it first"] },
     { args: ["certify", "--model", model, "--out", "/proc/lipvae.json"], fragments: ["is inside /proc"] },
     { args: ["certify", "--model", model, "--out", dangling], fragments: ["dangling symbolic link"] },
+    { args: ["plot", "bounds", "--out", "/proc/lipvae-figures"], fragments: ["--out /proc/lipvae-figures is inside /proc"] },
     { args: ["data", "fetch", "fashion-mnist", "--data-dir", "/proc/lipvae-data"], fragments: ["--data-dir /proc/lipvae-data is inside /proc"] },
   ];
   const runs = await inBatches(cases.map((c) => () => spawnLipvae(c.args, LIMIT_MS)));

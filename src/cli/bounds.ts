@@ -176,6 +176,7 @@ export function parseFlags<T extends FlagOptions>(argv: string[], options: T) {
 export const boundsCommand: Command = {
   name: "bounds",
   usage: USAGE,
+  options: FLAGS,
   async run(argv) {
     const values = parseFlags(argv, FLAGS);
     if (values.jsonl) {

@@ -42,7 +42,7 @@ function overview(): string {
 }
 
 /** Prints one line for an error meant for the user; null for a bug (which keeps its stack trace). */
-function userErrorLine(err: unknown): { line: string; status: number } | null {
+export function userErrorLine(err: unknown): { line: string; status: number } | null {
   if (err instanceof UsageError || (err instanceof Error && err.name === "LipvaeError")) return { line: err.message, status: 2 };
   // A file-system failure the up-front checks could not foresee (disk full, a
   // folder removed meanwhile): the system's own message says what and where.
