@@ -95,6 +95,13 @@ test("train --kind standard prints no Björck settings (it has no Björck step)"
   assert.not.match(r.stderr + r.stdout, /Björck/);
 });
 
+test("train with a missing --data-dir prints that one line and creates no run directory", async () => {
+  const out = path.join(root, "no-data-run");
+  const data = path.join(root, "no-such-data");
+  assertUsageLine(await runMain(["train", "--data-dir", data, "--out", out]), "train", `data directory ${data} does not exist`);
+  assert.not.ok(existsSync(out));
+});
+
 /** A non-terminal stream that records what Progress writes. */
 function recorder(tty: boolean): { stream: NodeJS.WriteStream; text: () => string } {
   let text = "";

@@ -44,6 +44,8 @@ test("checkOutputDir refuses files, dangling links, kernel file systems and file
   assert.match(refusal(() => checkOutputDir("--out", path.join(file, "run"))), `${file} is a file, so no directory can be made inside it`);
   assert.match(refusal(() => checkOutputDir("--out", dangling)), `${dangling} is a dangling symbolic link`);
   assert.match(refusal(() => checkOutputDir("--out", path.join(dangling, "run"))), `${dangling} is a dangling symbolic link`);
+  assert.is(refusal(() => checkOutputDir("--out", "")), "--out is empty; give a path");
+  assert.is(refusal(() => checkOutputFile("--out", " ", "x.json")), "--out is empty; give a path");
   for (const p of ["/proc/lipvae-x", "/proc/self/lipvae", "/sys/lipvae/x", "/proc"]) {
     assert.match(refusal(() => checkOutputDir("--out", p)), /inside \/(proc|sys), a kernel file system/, p);
   }

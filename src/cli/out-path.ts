@@ -51,6 +51,11 @@ function refuseKernelFileSystem(what: string, existing: string): void {
   }
 }
 
+/** `--out=` would resolve to the current directory: surely not what was meant. */
+function refuseEmpty(flag: string, p: string): void {
+  if (p.trim() === "") throw new UsageError(`${flag} is empty; give a path`);
+}
+
 /** Creates and removes an empty file in dir: the one sure test that dir takes new files. */
 function probeWritable(what: string, dir: string): void {
   const probe = path.join(dir, `.lipvae-probe-${process.pid}-${randomBytes(4).toString("hex")}.tmp`);
@@ -72,6 +77,7 @@ function probeWritable(what: string, dir: string): void {
  * writable directory. `flag` names the option in messages ("--out").
  */
 export function checkOutputDir(flag: string, dir: string): void {
+  refuseEmpty(flag, dir);
   const what = `${flag} ${dir}`;
   const target = path.resolve(dir);
   const { existing, stats, exists } = nearestExisting(target);
@@ -92,6 +98,7 @@ export function checkOutputDir(flag: string, dir: string): void {
  * `example` is a file name to suggest when the path is a directory.
  */
 export function checkOutputFile(flag: string, file: string, example: string): void {
+  refuseEmpty(flag, file);
   const what = `${flag} ${file}`;
   const target = path.resolve(file);
   const { existing, stats, exists } = nearestExisting(target);

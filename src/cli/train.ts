@@ -168,8 +168,9 @@ export const trainCommand: Command = {
     };
     process.on("SIGINT", onSigint);
     try {
-      progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
+      // Loaded before the first line, so that missing data is the only line printed.
       const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
+      progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
       const e = engine();
       progress.log(`kernels: ${e.build} WASM build, ${e.threads} thread${e.threads === 1 ? "" : "s"}; model directory: ${outDir}${values.resume ? " (resuming from its checkpoint)" : ""}`);
       // Only now that the data has loaded: a failed start must not cost the old run.
