@@ -106,6 +106,16 @@ const NUMERIC_FLAGS: { command: string; base: string[]; flags: Record<string, st
       "step-size": POSITIVE, restarts: COUNT, seed: NON_NEGATIVE_INT,
     },
   },
+  {
+    command: "plot", base: ["bounds", "--out", "/proc/lipvae-never"],
+    flags: { a: POSITIVE, b: POSITIVE, c: NON_NEGATIVE, r: POSITIVE, dz: COUNT, "max-delta": POSITIVE, points: COUNT, scale: POSITIVE },
+  },
+  // design needs all four numbers: each case gives the other three valid ones.
+  ...Object.entries({ r: POSITIVE, eps: PROBABILITY, dz: COUNT, margin: POSITIVE }).map(([flag, bad]) => ({
+    command: "design",
+    base: Object.entries({ r: "1", eps: "0.5", dz: "2", margin: "1" }).filter(([other]) => other !== flag).flatMap(([other, v]) => [`--${other}`, v]),
+    flags: { [flag]: bad },
+  })),
 ];
 
 test("every numeric flag of every command refuses negative, zero (where meaningless), NaN and non-numbers", async () => {

@@ -8,19 +8,20 @@ import { setThreads } from "../engine/engine.js";
 /** Removes the global --threads N (or --threads=N) from argv and applies it. */
 function takeThreadsFlag(argv: string[]): string[] {
   const out: string[] = [];
-  let seen = false;
+  const given: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i];
     if (arg === "--threads" || arg.startsWith("--threads=")) {
-      if (seen) throw new UsageError("--threads given twice: give it once");
-      seen = true;
       const raw = arg === "--threads" ? argv[++i] : arg.slice("--threads=".length);
       if (raw === undefined) throw new UsageError("--threads needs a value (a whole number ≥ 1)");
-      setThreads(integer("--threads", raw, 1));
+      given.push(raw);
     } else {
       out.push(arg);
     }
   }
+  // Checked before applying: the thread count can be set only once per process.
+  if (given.length > 1) throw new UsageError("--threads given twice: give it once");
+  if (given.length === 1) setThreads(integer("--threads", given[0], 1));
   return out;
 }
 

@@ -133,7 +133,7 @@ export const marginCommand: Command = {
     const progress = new Progress();
     for (const { dir, loaded, test } of inputs) {
       const label = modelLabel(dir, loaded.meta.config);
-      progress.log(`${label}: computing the effective weights (Björck K = ${loaded.meta.bjorckIters})...`);
+      if (loaded.meta.config.kind === "lipschitz") progress.log(`${label}: computing the effective weights (Björck K = ${loaded.meta.bjorckIters})...`);
       const model = attackModel(loaded.vae, loaded.meta.bjorckIters);
       const t0 = performance.now();
       let rounds = 0;
