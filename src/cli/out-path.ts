@@ -71,18 +71,24 @@ function probeWritable(what: string, dir: string): void {
   }
 }
 
+/** The checks common to directories and files: not empty, not in a kernel file system; where it stands. */
+function locate(flag: string, p: string) {
+  refuseEmpty(flag, p);
+  const what = `${flag} ${p}`;
+  const target = path.resolve(p);
+  const found = nearestExisting(target);
+  refuseKernelFileSystem(what, target);
+  refuseKernelFileSystem(what, found.existing);
+  return { what, target, ...found };
+}
+
 /**
  * A directory the command will create if needed and fill: an existing
  * writable directory, or a new path whose deepest existing ancestor is a
  * writable directory. `flag` names the option in messages ("--out").
  */
 export function checkOutputDir(flag: string, dir: string): void {
-  refuseEmpty(flag, dir);
-  const what = `${flag} ${dir}`;
-  const target = path.resolve(dir);
-  const { existing, stats, exists } = nearestExisting(target);
-  refuseKernelFileSystem(what, target);
-  refuseKernelFileSystem(what, existing);
+  const { what, existing, stats, exists } = locate(flag, dir);
   const resolved = follow(what, existing, stats);
   if (!resolved.isDirectory()) {
     throw new UsageError(exists
@@ -98,12 +104,7 @@ export function checkOutputDir(flag: string, dir: string): void {
  * `example` is a file name to suggest when the path is a directory.
  */
 export function checkOutputFile(flag: string, file: string, example: string): void {
-  refuseEmpty(flag, file);
-  const what = `${flag} ${file}`;
-  const target = path.resolve(file);
-  const { existing, stats, exists } = nearestExisting(target);
-  refuseKernelFileSystem(what, target);
-  refuseKernelFileSystem(what, existing);
+  const { what, target, existing, stats, exists } = locate(flag, file);
   if (exists) {
     const resolved = follow(what, existing, stats);
     if (resolved.isDirectory()) throw new UsageError(`${what} is a directory; give a file name such as ${path.join(file, example)}`);
