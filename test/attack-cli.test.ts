@@ -110,7 +110,7 @@ test("lipvae attack: runs with other kinds, modes or budgets into one --out keep
   const runs: [string[], string][] = [
     [["--kind", "latent", "--radius", "2"], "latent-r2"],
     [["--kind", "latent", "--radius", "3"], "latent-r3"],
-    [["--kind", "latent", "--soft", "--steps", "3"], "latent-soft-rinf"],
+    [["--kind", "latent", "--soft"], "latent-soft-rinf"],
     [["--kind", "max-damage", "--radius", "1.5"], "max-damage-r1.5"],
     [["--kind", "max-damage", "--radius", "1.5", "--constraint", "sphere"], "max-damage-sphere-r1.5"],
   ];

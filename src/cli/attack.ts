@@ -2,9 +2,9 @@
 // test images, drawn as strips like the paper's Fig E.9 and Fig 1.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
-import { integer, number } from "./args.js";
+import { integer, number, parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
 import { LipvaeError } from "../errors.js";
 import { isDatasetName } from "../data/catalog.js";
 import { type Split, loadDataset } from "../data/datasets.js";
@@ -20,6 +20,19 @@ import { DEFAULT_OPTIMISER, type InitKind, type OptimiserOptions, type StepMetho
 import { DEFAULT_MAX_DAMAGE, type NoiseMode, maxDamageAttack } from "../attacks/max-damage.js";
 import { DEFAULT_LATENT, latentAttack } from "../attacks/latent.js";
 import type { NormConstraint } from "../attacks/projection.js";
+
+/** The optimiser's flags, shared with `lipvae margin`. */
+export const OPTIMISER_FLAGS = {
+  steps: { type: "string" }, "step-size": { type: "string" }, method: { type: "string" },
+  restarts: { type: "string" }, init: { type: "string" },
+} as const;
+
+const OPTIONS = {
+  model: { type: "string" }, kind: { type: "string" }, images: { type: "string" }, first: { type: "string" },
+  radius: { type: "string" }, soft: { type: "boolean" }, lambda: { type: "string" },
+  constraint: { type: "string" }, noise: { type: "string" }, samples: { type: "string" },
+  ...OPTIMISER_FLAGS, seed: { type: "string" }, "data-dir": { type: "string" }, out: { type: "string" },
+} as const;
 
 const usage = `lipvae attack --model DIR --kind latent|max-damage [options]
 
@@ -64,20 +77,11 @@ Options:
 export const attackCommand: Command = {
   name: "attack",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string" }, kind: { type: "string" }, images: { type: "string" }, first: { type: "string" },
-        radius: { type: "string" }, soft: { type: "boolean" }, lambda: { type: "string" },
-        constraint: { type: "string" }, noise: { type: "string" }, samples: { type: "string" },
-        ...OPTIMISER_FLAGS, seed: { type: "string" }, "data-dir": { type: "string" }, out: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(argv, OPTIONS, { positionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (name the model with --model DIR)`);
-    if (values.model === undefined) throw new UsageError(`--model DIR is required\n\n${usage}`);
+    if (values.model === undefined) throw new UsageError("--model DIR is required (lipvae attack --help shows the options)");
     const kind = values.kind;
     if (kind !== "latent" && kind !== "max-damage") throw new UsageError(`--kind must be latent or max-damage (got '${kind ?? ""}')`);
     const count = values.images === undefined ? 2 : integer("--images", values.images, 1);
@@ -95,6 +99,7 @@ export const attackCommand: Command = {
     const outDir = values.out ?? path.join(values.model, "attack");
 
     const loaded = loadModel(values.model);
+    checkOutputDir(values.out === undefined ? "--out (default)" : "--out", outDir);
     const test = testSplit(loaded, values["data-dir"]);
     if (first + count > test.count) throw new UsageError(`--first ${first} --images ${count} runs past the ${test.count} test images`);
     const model = attackModel(loaded.vae, loaded.meta.bjorckIters);
@@ -204,12 +209,6 @@ export function attackCaption(a: {
     ]),
   };
 }
-
-/** The optimiser's flags, shared with `lipvae margin`. */
-export const OPTIMISER_FLAGS = {
-  steps: { type: "string" }, "step-size": { type: "string" }, method: { type: "string" },
-  restarts: { type: "string" }, init: { type: "string" },
-} as const;
 
 export function optimiserFlags(values: Record<string, string | boolean | undefined | (string | boolean)[]>): Partial<OptimiserOptions> {
   const out: Partial<OptimiserOptions> = {};

@@ -3,9 +3,9 @@
 //                 (src/bounds/query.ts has the contract); exit 1 if any was invalid.
 //   flags         the same fields as flags → a readable table.
 import { createInterface } from "node:readline";
-import { parseArgs, type ParseArgsConfig } from "node:util";
 import type { Command } from "./command.js";
 import { UsageError } from "./command.js";
+import { type FlagOptions, parseFlags as parseCommandLine } from "./args.js";
 import type { Answer } from "../bounds/query.js";
 
 // The maths is loaded when a bounds command runs, not when any lipvae command starts.
@@ -168,23 +168,15 @@ async function runFlags(values: FlagValues): Promise<number> {
   return 0;
 }
 
-/**
- * util.parseArgs with its errors turned into one-line usage errors (also used by
- * `design` and `plot`). A negative value must be written --a=-1.
- */
-export function parseFlags<T extends NonNullable<ParseArgsConfig["options"]>>(argv: string[], options: T):
-  ReturnType<typeof parseArgs<{ args: string[]; options: T; strict: true; allowPositionals: false }>>["values"] {
-  try {
-    return parseArgs({ args: argv, options, strict: true, allowPositionals: false }).values;
-  } catch (err) {
-    const message = err instanceof Error ? err.message.split("\n")[0] : String(err);
-    throw new UsageError(/ambiguous/.test(message) ? `${message} (write a negative value as --flag=-1)` : message);
-  }
+/** The shared flag reader of src/cli/args.ts, values only (also used by `design` and `plot`). */
+export function parseFlags<T extends FlagOptions>(argv: string[], options: T) {
+  return parseCommandLine(argv, options).values;
 }
 
 export const boundsCommand: Command = {
   name: "bounds",
   usage: USAGE,
+  options: FLAGS,
   async run(argv) {
     const values = parseFlags(argv, FLAGS);
     if (values.jsonl) {

@@ -3,9 +3,9 @@
 // build) and per-image certified margins for the test set.
 
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
-import { integer, number } from "./args.js";
+import { integer, number, parseFlags } from "./args.js";
+import { checkOutputFile } from "./out-path.js";
 import { Progress } from "./progress.js";
 import { loadModel } from "../model/store.js";
 import {
@@ -18,6 +18,18 @@ import type { DatasetName } from "../data/catalog.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { libraryVersion } from "../version.js";
 
+const CERTIFICATES_JSON = "certificates.json";
+
+const OPTIONS = {
+  model: { type: "string" },
+  images: { type: "string", default: "25" },
+  r: { type: "string", default: "8" },
+  eps: { type: "string", default: "0.5" },
+  "data-dir": { type: "string" },
+  out: { type: "string" },
+  remeasure: { type: "boolean", default: false },
+} as const;
+
 const usage = `lipvae certify --model DIR [options]
 
 Certified (r, eps)-robustness margins for the first N test images: the
@@ -27,8 +39,11 @@ sigma (one global margin). Four versions of each:
   paper / tight      the paper's formulas, or our tighter proven ones (docs/certificates.md)
   nominal / measured constants a, b, c = the nominal M, or certified upper bounds
                      measured on the saved weights (spectral norms in f64)
-Nominal certificates are marked '*' when the saved weights exceed the nominal
-constants (Björck not converged): such numbers do not hold for this model.
+Nominal certificates are marked '*' when they do not hold for this model: the
+saved weights exceed the nominal constants (Björck not converged), or the model
+is a standard VAE, whose nominal constants (1) bound nothing.
+The measured constants are stored in model.json for the next run; a model
+directory that cannot be written (read-only) only gets a note.
 
 options
   --model DIR     model directory (required)
@@ -36,26 +51,16 @@ options
   --r R           reconstruction radius r (default 8)
   --eps E         probability threshold eps in (0, 1) (default 0.5)
   --data-dir DIR  where the dataset's IDX files are (default: shipped MNIST)
-  --out FILE      JSON output (default DIR/certificates.json)
+  --out FILE      JSON output (default DIR/${CERTIFICATES_JSON})
   --remeasure     measure the constants again even if model.json has them`;
 
 export const certifyCommand: Command = {
   name: "certify",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string" },
-        images: { type: "string", default: "25" },
-        r: { type: "string", default: "8" },
-        eps: { type: "string", default: "0.5" },
-        "data-dir": { type: "string" },
-        out: { type: "string" },
-        remeasure: { type: "boolean", default: false },
-      },
-    });
-    if (!values.model) throw new UsageError("--model DIR is required");
+    const { values } = parseFlags(argv, OPTIONS);
+    if (!values.model) throw new UsageError("--model DIR is required (lipvae certify --help shows the options)");
     const images = integer("--images", values.images!, 1);
     const r = number("--r", values.r!, { positive: true });
     const eps = number("--eps", values.eps!);
@@ -63,8 +68,10 @@ export const certifyCommand: Command = {
     const progress = new Progress();
     const model = loadModel(values.model);
     const { vae, meta, dir } = model;
+    const out = values.out ?? path.join(dir, CERTIFICATES_JSON);
+    checkOutputFile(values.out === undefined ? "--out (default)" : "--out", out, CERTIFICATES_JSON);
     const cfg = vae.config;
-    const measured = directoryConstants(model, { remeasure: values.remeasure, store: true, onMeasure: (m) => progress.log(m) });
+    const measured = directoryConstants(model, { remeasure: values.remeasure, store: true, onMeasure: (m) => progress.log(m), onNote: (m) => progress.log(m) });
     for (const w of measured.warnings) progress.log(`warning: ${w}`);
     const k: Constants = { a: measured.a, b: measured.b, c: measured.c };
     progress.log(`measured constants (certified upper bounds): a = ${k.a.toFixed(6)}, b = ${k.b.toFixed(6)}` +
@@ -87,8 +94,7 @@ export const certifyCommand: Command = {
       const sigmas = sigmaStats(vae, meta.bjorckIters, dataset.test.images, n);
       rows = sigmas.map((s, i) => ({ index: i, label: dataset.test.labels[i], cert: certifyInput(cfg, s, k, opts) }));
     }
-    printTable(rows, valid, cfg.sigma.mode === "fixed");
-    const out = values.out ?? path.join(dir, "certificates.json");
+    printTable(rows, valid, cfg.sigma.mode === "fixed", cfg.kind);
     writeJsonAtomic(out, {
       model: path.resolve(dir), parametersSha256: meta.parameters.sha256, libraryVersion,
       bound: cfg.sigma.mode === "fixed" ? "theorem3" : "lemma2", r, eps,
@@ -101,7 +107,7 @@ export const certifyCommand: Command = {
   },
 };
 
-function printTable(rows: { index: number; label: number; cert: InputCertificate }[], valid: Record<Form, boolean>, fixed: boolean): void {
+function printTable(rows: { index: number; label: number; cert: InputCertificate }[], valid: Record<Form, boolean>, fixed: boolean, kind: string): void {
   const cols: [Form, ConstantsKind][] = [["paper", "nominal"], ["paper", "measured"], ["tight", "nominal"], ["tight", "measured"]];
   const fmt = (form: Form, kind: ConstantsKind, v: number) => `${v.toFixed(4)}${kind === "nominal" && !valid[form] ? "*" : ""}`;
   const header = [fixed ? "global" : "image", "label", "||sigma||", ...cols.map(([f, k]) => `${f}/${k}`)];
@@ -118,5 +124,12 @@ function printTable(rows: { index: number; label: number; cert: InputCertificate
   console.log(`\ncertified margins (max of m1, m2):`);
   console.log(line(header));
   for (const b of body) console.log(line(b));
-  if (!valid.paper || !valid.tight) console.log("* nominal constants are below the measured ones: not a certificate for these weights");
+  if (!valid.paper || !valid.tight) console.log(nominalFootnote(kind));
+}
+
+/** Why the '*' columns certify nothing (a standard VAE's measured constants may well be below 1). */
+export function nominalFootnote(kind: string): string {
+  return kind === "standard"
+    ? "* a standard VAE has no Lipschitz constraint: its nominal constants (1) bound nothing, so these columns are not a certificate; use the measured ones"
+    : "* the measured constants exceed the nominal ones (Björck not converged): these columns are not a certificate for these weights";
 }

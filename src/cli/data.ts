@@ -1,7 +1,8 @@
 // `lipvae data fetch|info`: get the datasets and check what is on disk.
-import { parseArgs } from "node:util";
 import { UsageError, type Command } from "./command.js";
-import { datasetNames, datasets, isDatasetName, TRAIN_SIZE, VALIDATION_SIZE, type DatasetName } from "../data/catalog.js";
+import { parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
+import { datasetNames, datasets, defaultDataDir, isDatasetName, TRAIN_SIZE, VALIDATION_SIZE, type DatasetName } from "../data/catalog.js";
 import { fetchDataset } from "../data/fetch.js";
 import { inspectDataset, type DatasetStatus } from "../data/inspect.js";
 
@@ -10,7 +11,8 @@ lipvae data info [--dataset mnist|fashion-mnist] [--data-dir DIR]
 
 fetch   Downloads the four official .gz files of a dataset, checks their
         SHA-256 and saves them in DIR (default data/<dataset>/ of the checkout).
-        Needs the internet. MNIST is already shipped in data/mnist/.
+        Needs the internet. MNIST is already shipped in data/mnist/. If a
+        download fails, the directories fetch created are removed again.
 info    Prints, for each dataset (or the one given), the data directory, each
         file's item count and whether it matches the official checksum, the
         split sizes and the dataset fingerprint that models record.
@@ -20,8 +22,10 @@ Options:
   --data-dir DIR  folder with the dataset's files (also accepts its parent,
                   or a torchvision root with <Name>/raw/)`;
 
+const OPTIONS = { "data-dir": { type: "string" }, dataset: { type: "string" } } as const;
+
 function datasetArg(value: string | undefined, where: string): DatasetName {
-  if (value === undefined) throw new UsageError(`${where}: name a dataset (${datasetNames.join(" or ")})\n\n${usage}`);
+  if (value === undefined) throw new UsageError(`${where}: name a dataset (${datasetNames.join(" or ")}), e.g. lipvae data ${where} mnist`);
   if (!isDatasetName(value)) throw new UsageError(`${where}: unknown dataset '${value}': choose ${datasetNames.join(" or ")}`);
   return value;
 }
@@ -45,19 +49,16 @@ function formatStatus(s: DatasetStatus): string {
 export const dataCommand: Command = {
   name: "data",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { "data-dir": { type: "string" }, dataset: { type: "string" } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(argv, OPTIONS, { positionals: true });
     const [sub, ...rest] = positionals;
     const dataDir = values["data-dir"];
     if (sub === "fetch") {
       if (rest.length > 1) throw new UsageError(`fetch: one dataset at a time, got ${rest.join(" ")}`);
       if (values.dataset !== undefined) throw new UsageError("fetch: name the dataset as `lipvae data fetch <dataset>`, not with --dataset");
       const name = datasetArg(rest[0], "fetch");
+      checkOutputDir(dataDir === undefined ? "--data-dir (default)" : "--data-dir", dataDir ?? defaultDataDir(name));
       const dir = await fetchDataset(name, { dataDir, log: (line) => console.log(line) });
       console.log(`${datasets[name].title} is ready in ${dir}`);
       return 0;
@@ -72,6 +73,6 @@ export const dataCommand: Command = {
       const allOfficial = reports.every((r) => r.files.every((f) => f.state === "official"));
       return values.dataset === undefined || allOfficial ? 0 : 1;
     }
-    throw new UsageError(sub === undefined ? `missing subcommand\n\n${usage}` : `unknown subcommand '${sub}': use fetch or info\n\n${usage}`);
+    throw new UsageError(sub === undefined ? "missing subcommand: use lipvae data fetch <dataset> or lipvae data info" : `unknown subcommand '${sub}': use fetch or info`);
   },
 };

@@ -46,6 +46,7 @@ function number(flag: string, text: string | undefined, valid: (x: number) => bo
 export const designCommand: Command = {
   name: "design",
   usage: USAGE,
+  options: FLAGS,
   async run(argv) {
     const values = parseFlags(argv, FLAGS);
     const input: DesignInput = {

@@ -1,9 +1,9 @@
 // `lipvae eval`: test-set log-likelihood and ELBO, reconstruction and prior-sample figures.
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
-import { integer } from "./args.js";
+import { integer, parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
 import { Progress } from "./progress.js";
 import { LipvaeError } from "../errors.js";
 import { datasets, isDatasetName } from "../data/catalog.js";
@@ -53,25 +53,23 @@ export interface EvalRecord {
   files: { reconstructions: string; priorSamples: string };
 }
 
+const OPTIONS = {
+  model: { type: "string" },
+  "data-dir": { type: "string" },
+  images: { type: "string" },
+  seed: { type: "string" },
+  "batch-size": { type: "string" },
+  out: { type: "string" },
+} as const;
+
 export const evalCommand: Command = {
   name: "eval",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string" },
-        "data-dir": { type: "string" },
-        images: { type: "string" },
-        seed: { type: "string" },
-        "batch-size": { type: "string" },
-        out: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(argv, OPTIONS, { positionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (name the model with --model DIR)`);
-    if (values.model === undefined) throw new UsageError(`--model DIR is required\n\n${usage}`);
+    if (values.model === undefined) throw new UsageError("--model DIR is required (lipvae eval --help shows the options)");
     const images = values.images === undefined ? null : integer("--images", values.images, 1);
     const seed = values.seed === undefined ? 0 : integer("--seed", values.seed, 0);
     const batchSize = values["batch-size"] === undefined ? 500 : integer("--batch-size", values["batch-size"], 1);
@@ -104,6 +102,7 @@ export async function runEval(req: EvalRun): Promise<EvalRecord> {
   const warn = req.warn ?? ((line: string) => console.error(line));
   const outDir = req.out ?? path.join(req.model, "eval");
   const model = loadModel(req.model);
+  checkOutputDir(req.out === undefined ? "--out (default)" : "--out", outDir);
   const name = model.meta.dataset?.name;
   if (typeof name !== "string" || !isDatasetName(name)) throw new LipvaeError(`${path.join(req.model, "model.json")} names an unknown dataset '${name}'; the file is corrupt`);
   const testCount = datasets[name].files["test-images"].items;

@@ -1,12 +1,13 @@
 // `lipvae export`: write a model's effective network as plain affine layers.
-import { existsSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
+import { parseFlags } from "./args.js";
+import { checkOutputFile } from "./out-path.js";
 import { loadModel, MODEL_WEIGHTS } from "../model/store.js";
 import { exportModel } from "../model/export.js";
 
 const DEFAULT_NAME = "export.safetensors";
+const OPTIONS = { model: { type: "string" }, out: { type: "string" } } as const;
 
 const usage = `lipvae export --model DIR [--out FILE.safetensors]
 
@@ -24,22 +25,18 @@ Options:
 export const exportCommand: Command = {
   name: "export",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: { model: { type: "string" }, out: { type: "string" } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(argv, OPTIONS, { positionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (name the model with --model DIR)`);
     const dir = values.model;
-    if (dir === undefined) throw new UsageError(`--model DIR is required\n\n${usage}`);
+    if (dir === undefined) throw new UsageError("--model DIR is required (lipvae export --help shows the options)");
     const out = values.out ?? path.join(dir, DEFAULT_NAME);
-    if (existsSync(out) && statSync(out).isDirectory()) throw new UsageError(`--out ${out} is a directory; give a file name such as ${path.join(out, DEFAULT_NAME)}`);
     if (path.resolve(out) === path.resolve(dir, MODEL_WEIGHTS)) {
       throw new UsageError(`--out ${out} would overwrite the model's own parameters; choose another file name`);
     }
     const model = loadModel(dir);
+    checkOutputFile(values.out === undefined ? "--out (default)" : "--out", out, DEFAULT_NAME);
     const summary = exportModel(model, out);
     const nets = summary.nets.map((n) => `${n.name} (${n.layers} layers, scale ${n.scale.toPrecision(6)})`).join(", ");
     const bjorck = model.meta.config.kind === "lipschitz" ? `Björck K=${summary.bjorckIters} applied` : "standard layers (no Björck)";

@@ -2,9 +2,9 @@
 // first test images, per model, with a histogram like the paper's Fig 5 (left).
 import { mkdirSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
-import { integer, number } from "./args.js";
+import { integer, number, parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
 import { Progress } from "./progress.js";
 import { OPTIMISER_FLAGS, choice, optimiserFlags, testSplit } from "./attack.js";
 import { drawMarginHistograms } from "../figures/margins.js";
@@ -21,6 +21,14 @@ export const MARGINS_JSON = "margins.json";
 export const HISTOGRAM = "margin-histogram";
 
 const d = DEFAULT_MARGIN;
+const OPTIONS = {
+  model: { type: "string", multiple: true }, images: { type: "string" }, first: { type: "string" },
+  r: { type: "string" }, eps: { type: "string" }, "max-radius": { type: "string" }, step: { type: "string" },
+  samples: { type: "string" }, grid: { type: "string" }, inclusive: { type: "boolean" },
+  confidence: { type: "string" }, interval: { type: "string" }, refine: { type: "string" },
+  constraint: { type: "string" }, noise: { type: "string" }, "attack-samples": { type: "string" },
+  ...OPTIMISER_FLAGS, seed: { type: "string" }, "data-dir": { type: "string" }, out: { type: "string" },
+} as const;
 const usage = `lipvae margin --model DIR [--model DIR2 ...] [options]
 
 Estimates the (r, ε)-robustness margin of each of the first N test images by
@@ -70,23 +78,12 @@ export interface ModelMargins {
 export const marginCommand: Command = {
   name: "margin",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string", multiple: true }, images: { type: "string" }, first: { type: "string" },
-        r: { type: "string" }, eps: { type: "string" }, "max-radius": { type: "string" }, step: { type: "string" },
-        samples: { type: "string" }, grid: { type: "string" }, inclusive: { type: "boolean" },
-        confidence: { type: "string" }, interval: { type: "string" }, refine: { type: "string" },
-        constraint: { type: "string" }, noise: { type: "string" }, "attack-samples": { type: "string" },
-        ...OPTIMISER_FLAGS, seed: { type: "string" }, "data-dir": { type: "string" }, out: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(argv, OPTIONS, { positionals: true });
     if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (name models with --model DIR)`);
     const dirs = values.model ?? [];
-    if (dirs.length === 0) throw new UsageError(`--model DIR is required\n\n${usage}`);
+    if (dirs.length === 0) throw new UsageError("--model DIR is required (lipvae margin --help shows the options)");
     const count = values.images === undefined ? 25 : integer("--images", values.images, 1);
     const first = values.first === undefined ? 0 : integer("--first", values.first, 0);
     const { restarts, ...optimiser } = optimiserFlags(values);
@@ -118,17 +115,23 @@ export const marginCommand: Command = {
     };
     const outDir = values.out ?? path.join(dirs[0], "margin");
 
-    const results: ModelMargins[] = [];
-    const progress = new Progress();
+    // Every input is loaded and checked before the first model's (long) Algorithm 2 starts.
+    const loadedModels = dirs.map((dir) => ({ dir, loaded: loadModel(dir) }));
+    checkOutputDir(values.out === undefined ? "--out (default)" : "--out", outDir);
     const splits = new Map<string, ReturnType<typeof testSplit>>(); // models on the same data share one load
-    for (const dir of dirs) {
-      const loaded = loadModel(dir);
+    const inputs = loadedModels.map(({ dir, loaded }) => {
       const key = `${loaded.meta.dataset?.name}:${loaded.meta.dataset?.fingerprint}`;
       const test = splits.get(key) ?? testSplit(loaded, values["data-dir"]);
       splits.set(key, test);
       if (first + count > test.count) throw new UsageError(`--first ${first} --images ${count} runs past the ${test.count} test images`);
+      return { dir, loaded, test };
+    });
+
+    const results: ModelMargins[] = [];
+    const progress = new Progress();
+    for (const { dir, loaded, test } of inputs) {
       const label = modelLabel(dir, loaded.meta.config);
-      progress.log(`${label}: computing the effective weights (Björck K = ${loaded.meta.bjorckIters})...`);
+      if (loaded.meta.config.kind === "lipschitz") progress.log(`${label}: computing the effective weights (Björck K = ${loaded.meta.bjorckIters})...`);
       const model = attackModel(loaded.vae, loaded.meta.bjorckIters);
       const t0 = performance.now();
       let rounds = 0;

@@ -7,6 +7,7 @@ import type { Command } from "./command.js";
 import { UsageError } from "./command.js";
 import { parseFlags } from "./bounds.js";
 import { chartFrame, renderChart } from "../figures/render.js";
+import { checkOutputDir } from "./out-path.js";
 import type { Theorem1Input } from "../bounds/types.js";
 
 const USAGE = `lipvae plot: figures as SVG and PNG
@@ -136,6 +137,7 @@ async function plotBounds(argv: string[]): Promise<number> {
   if (points < 2) throw new UsageError("--points must be at least 2");
   const scale = positive("scale", values.scale, 2);
   const outDir = values.out ?? "figures";
+  checkOutputDir(values.out === undefined ? "--out (default)" : "--out", outDir);
 
   const spec = figure2Spec(base, await figure2Data(base, maxDelta, points, values.tight === true));
   const written = await renderChart(spec, path.join(outDir, "fig2-bounds"), scale);
@@ -148,6 +150,7 @@ const SUBCOMMANDS: Record<string, (argv: string[]) => Promise<number>> = { bound
 export const plotCommand: Command = {
   name: "plot",
   usage: USAGE,
+  options: FLAGS,
   async run(argv) {
     const [sub, ...rest] = argv;
     const run = sub === undefined ? undefined : SUBCOMMANDS[sub];

@@ -34,11 +34,8 @@ export class Progress {
       this.startTime = performance.now();
       this.startDone = s.done - 1;
     }
-    const elapsed = (performance.now() - this.startTime) / 1000;
-    const rate = elapsed > 0 ? (s.done - this.startDone) / elapsed : 0;
-    const eta = rate > 0 ? (s.total - s.done) / rate : NaN;
     const fields = Object.entries(s.fields ?? {}).map(([k, v]) => `${k} ${v}`).join("  ");
-    const stats = `${s.done}/${s.total}  ${rate.toFixed(rate < 10 ? 2 : 0)} it/s  ETA ${formatDuration(eta)}`;
+    const stats = `${s.done}/${s.total}${rateAndEta(performance.now() - this.startTime, s.done - this.startDone, s.total - s.done)}`;
     if (this.tty) {
       const width = 24;
       const filled = Math.round((width * s.done) / Math.max(s.total, 1));
@@ -70,6 +67,16 @@ export class Progress {
     if (this.lineOpen) this.stream.write("\n");
     this.lineOpen = false;
   }
+}
+
+/** Below this, a rate is timer noise (one fast step once read "364299 it/s"). */
+export const MIN_RATE_MS = 1000;
+
+/** "  12.5 it/s  ETA 0:42" once `steps` took at least MIN_RATE_MS; "" before. */
+export function rateAndEta(elapsedMs: number, steps: number, remaining: number): string {
+  if (elapsedMs < MIN_RATE_MS || steps <= 0) return "";
+  const rate = steps / (elapsedMs / 1000);
+  return `  ${rate.toFixed(rate < 10 ? 2 : 0)} it/s  ETA ${formatDuration(remaining / rate)}`;
 }
 
 export function formatDuration(seconds: number): string {

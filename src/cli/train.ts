@@ -2,7 +2,6 @@
 // with a progress bar, Ctrl-C handling and a closing summary.
 
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
 import { Progress } from "./progress.js";
 import { loadDataset } from "../data/datasets.js";
@@ -15,7 +14,8 @@ import { CHECKPOINT_FILE, readCheckpoint } from "../model/checkpoint.js";
 import { MODEL_JSON } from "../model/store.js";
 import { existsSync } from "node:fs";
 import { engine } from "../engine/engine.js";
-import { number, integer, optionalInteger } from "./args.js";
+import { number, integer, optionalInteger, parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
 import { type ResumedRun, checkResumeFlags } from "./train-resume.js";
 import { clearRunFiles } from "./run-files.js";
 
@@ -53,6 +53,8 @@ training
   --dataset mnist|fashion-mnist   (default mnist, shipped in data/mnist)
   --data-dir DIR              where the IDX files are (fashion-mnist needs it)
   --train-limit N             train on the first N training images only
+  --validation-limit N        judge each epoch on the first N validation images only
+                              (default: all 5,000)
   --out DIR                   model directory (default runs/<derived name>)
   --seed S                    seed of every random stream (default 0)
   --lr LR                     Adam learning rate (default 1e-4; 1e-3 for --kind standard)
@@ -114,15 +116,15 @@ export const TRAIN_OPTIONS = {
 
 /** The flag values (defaults filled in) and the names of the flags the user typed. */
 export function parseTrainFlags(argv: string[]) {
-  const { values, tokens } = parseArgs({ args: argv, options: TRAIN_OPTIONS, strict: true, allowPositionals: false, tokens: true });
   // Only typed flags, not defaults, are compared with a checkpoint on --resume.
-  const given: ReadonlySet<string> = new Set(tokens.flatMap((t) => (t.kind === "option" ? [t.name] : [])));
+  const { values, given } = parseFlags(argv, TRAIN_OPTIONS);
   return { values, given };
 }
 
 export const trainCommand: Command = {
   name: "train",
   usage,
+  options: TRAIN_OPTIONS,
   async run(argv) {
     const { values, given } = parseTrainFlags(argv);
     if (values.resume && values.overwrite) {
@@ -135,6 +137,7 @@ export const trainCommand: Command = {
     if (!datasetNames.includes(datasetName)) throw new UsageError(`--dataset must be one of ${datasetNames.join(", ")} (got '${values.dataset}')`);
     let limit = optionalInteger("--train-limit", values["train-limit"], 1) ?? undefined;
     const outDir = values.out ?? path.join("runs", defaultRunName(config, datasetName));
+    checkOutputDir("--out", outDir);
 
     const existing = [MODEL_JSON, CHECKPOINT_FILE].filter((f) => existsSync(path.join(outDir, f)));
     if (existing.length > 0 && !values.resume && !values.overwrite) {
@@ -165,8 +168,9 @@ export const trainCommand: Command = {
     };
     process.on("SIGINT", onSigint);
     try {
-      progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
+      // Loaded before the first line, so that missing data is the only line printed.
       const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
+      progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
       const e = engine();
       progress.log(`kernels: ${e.build} WASM build, ${e.threads} thread${e.threads === 1 ? "" : "s"}; model directory: ${outDir}${values.resume ? " (resuming from its checkpoint)" : ""}`);
       // Only now that the data has loaded: a failed start must not cost the old run.
@@ -175,7 +179,7 @@ export const trainCommand: Command = {
         if (removed.length > 0) progress.log(`--overwrite: removed the previous run's files from ${outDir}: ${removed.join(", ")}`);
         if (kept.length > 0) progress.log(`--overwrite: left ${kept.join(", ")} in ${outDir} (not written by lipvae)`);
       }
-      const onEvent = (e: TrainEvent) => reportEvent(progress, e);
+      const onEvent = (e: TrainEvent) => reportEvent(progress, e, config.kind);
       const trainer = new Trainer({ config, seed, dataset, outDir, settings, resume: values.resume, onEvent, control });
       const result = await trainer.run();
       progress.finish();
@@ -223,10 +227,11 @@ function resumedRun(outDir: string): ResumedRun {
   return { config, settings: state.settings, seed: state.seed, dataset: state.datasetName ?? null, trainLimit: state.trainLimit };
 }
 
-function reportEvent(progress: Progress, e: TrainEvent): void {
+function reportEvent(progress: Progress, e: TrainEvent, kind: ModelConfig["kind"]): void {
   switch (e.type) {
     case "phase":
-      progress.log(`phase ${e.phase}: Björck K=${e.iters}, ${e.batches} batches per epoch` +
+      // The standard VAE has no Björck step: its K is a default that nothing uses.
+      progress.log(`phase ${e.phase}: ${kind === "lipschitz" ? `Björck K=${e.iters}, ` : ""}${e.batches} batches per epoch` +
         (e.epochsHint ? `, ${e.epochsHint} epochs` : ", until the epoch loss settles"));
       break;
     case "step":

@@ -1,7 +1,7 @@
 // `lipvae data fetch`: downloads a dataset's four official .gz files, checks
 // each against its known SHA-256 and saves it atomically. Kept apart from the
 // loaders because it is the only code that needs the network.
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, rmSync } from "node:fs";
 import path from "node:path";
 import { LipvaeError } from "../errors.js";
 import { writeFileAtomic } from "../io/atomic.js";
@@ -29,17 +29,35 @@ function reason(err: unknown): string {
   return cause?.message ? `${err.message}: ${cause.message}` : err.message;
 }
 
-/** Downloads whatever official files are missing or wrong; returns the folder. */
+/**
+ * Downloads whatever official files are missing or wrong; returns the folder.
+ * A failed fetch that saved nothing removes the folders it created, so that an
+ * offline attempt leaves no empty data/<name>/ behind (which would look like a
+ * dataset that is there).
+ */
 export async function fetchDataset(name: DatasetName, opts: FetchOptions = {}): Promise<string> {
-  const info = datasets[name];
   const dir = path.resolve(opts.dataDir ?? defaultDataDir(name));
-  const log = opts.log ?? (() => {});
-  const get = opts.fetchImpl ?? fetch;
+  let created: string | undefined;
   try {
-    mkdirSync(dir, { recursive: true });
+    created = mkdirSync(dir, { recursive: true });
   } catch (err) {
     throw new LipvaeError(`cannot create ${dir}: ${reason(err)}`);
   }
+  const saved: string[] = [];
+  try {
+    await fetchInto(name, dir, opts, saved);
+  } catch (err) {
+    if (created !== undefined && saved.length === 0) rmSync(created, { recursive: true, force: true });
+    throw err;
+  }
+  return dir;
+}
+
+/** The downloads of fetchDataset into an existing dir; `saved` collects the files written. */
+async function fetchInto(name: DatasetName, dir: string, opts: FetchOptions, saved: string[]): Promise<void> {
+  const info = datasets[name];
+  const log = opts.log ?? (() => {});
+  const get = opts.fetchImpl ?? fetch;
   for (const role of fileRoles) {
     const file = info.files[role];
     const target = path.join(dir, file.name + ".gz");
@@ -48,7 +66,7 @@ export async function fetchDataset(name: DatasetName, opts: FetchOptions = {}): 
       continue;
     }
     const failures: string[] = [];
-    let saved = false;
+    let done = false;
     for (const mirror of info.mirrors) {
       const url = mirror + file.name + ".gz";
       log(`downloading ${url} (${(file.gzBytes / 1e6).toFixed(1)} MB)`);
@@ -64,19 +82,19 @@ export async function fetchDataset(name: DatasetName, opts: FetchOptions = {}): 
           continue;
         }
         writeFileAtomic(target, bytes);
+        saved.push(target);
         log(`saved ${target}`);
-        saved = true;
+        done = true;
         break;
       } catch (err) {
         failures.push(`${url}: ${reason(err)}`);
       }
     }
-    if (!saved) {
+    if (!done) {
       throw new LipvaeError(
         `could not download ${info.title} ${file.name}.gz (${failures.join("; ")}): check the internet connection, ` +
           `or copy the four official files into ${dir} by hand`,
       );
     }
   }
-  return dir;
 }

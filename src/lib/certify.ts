@@ -17,6 +17,7 @@ import { type PlainLayer, type PlainVae, plainEncode } from "../model/plain.js";
 import { type LoadedModel, nonFiniteParameter, updateModelMeta } from "../model/store.js";
 import { sliceRows } from "../model/train.js";
 import type { VAE } from "../model/vae.js";
+import path from "node:path";
 import { libraryVersion } from "../version.js";
 import { type ExportedModel, type Model, inputRows, isExported, modelConfig } from "./models.js";
 
@@ -27,6 +28,8 @@ export interface ConstantsOptions {
   store?: boolean;
   /** Called with a one-line message before a (possibly slow) measurement starts. */
   onMeasure?: (message: string) => void;
+  /** Called with a one-line note when storing into model.json fails (e.g. a read-only directory). */
+  onNote?: (message: string) => void;
 }
 
 // Constants measured in this process, per loaded model, so repeated calls measure once.
@@ -60,9 +63,26 @@ export function directoryConstants(model: LoadedModel, opts: ConstantsOptions = 
       ...measured, key, measureVersion: MEASURE_VERSION, parametersSha256: meta.parameters.sha256,
       measuredWith: libraryVersion, measuredAt: new Date().toISOString(),
     };
-    updateModelMeta(dir, meta);
+    const note = storeBestEffort(() => updateModelMeta(dir, meta), dir);
+    if (note) opts.onNote?.(note);
   }
   return measured;
+}
+
+/**
+ * Runs `store` (caching the constants in model.json) and returns a one-line
+ * note instead of failing when the file system refuses: the cache only saves
+ * the next run a measurement, the certificate does not depend on it.
+ */
+export function storeBestEffort(store: () => void, dir: string): string | null {
+  try {
+    store();
+    return null;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (typeof code !== "string") throw err;
+    return `note: could not store the measured constants in ${path.join(dir, "model.json")} (${code}); they are used for this run and measured again next time`;
+  }
 }
 
 /**
