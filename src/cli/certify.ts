@@ -7,22 +7,13 @@ import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
 import { integer, number } from "./args.js";
 import { Progress } from "./progress.js";
-import { loadModel, nonFiniteParameter, updateModelMeta, type ModelMeta } from "../model/store.js";
-import { MEASURE_VERSION, measureConstants, measurementKey, type MeasuredConstants } from "../bounds/measured.js";
-import { LipvaeError } from "../errors.js";
-import {
-  type Constants, type Form, type ConstantsKind, type InputCertificate,
-  certifyFixedSigma, certifyInput, nominalIsValid,
-} from "../bounds/certify.js";
+import { loadModel } from "../model/store.js";
+import { type Constants, type Form, type ConstantsKind, type InputCertificate } from "../bounds/certify.js";
+import { certifyModel } from "../bounds/model-certificates.js";
 import { loadDataset } from "../data/datasets.js";
 import type { DatasetName } from "../data/catalog.js";
-import { noGrad } from "../engine/tape.js";
-import { usableBuilds } from "../engine/builds.js";
-import { tidy } from "../engine/tensor.js";
-import { sliceRows } from "../model/train.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { libraryVersion } from "../version.js";
-import type { VAE } from "../model/vae.js";
 
 const usage = `lipvae certify --model DIR [options]
 
@@ -67,36 +58,25 @@ export const certifyCommand: Command = {
     const eps = number("--eps", values.eps!);
     if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be in (0, 1) (got ${values.eps}); at 0 every radius qualifies`);
     const progress = new Progress();
-    const { vae, meta, dir } = loadModel(values.model);
-    const cfg = vae.config;
-    // A diverged run leaves NaN or infinite parameters; nothing can be certified for them.
-    const bad = nonFiniteParameter(vae);
-    if (bad) throw new LipvaeError(`model ${dir} has non-finite weights (${bad}; a diverged run?): retrain with a lower --lr`);
+    const loaded = loadModel(values.model);
+    const { meta, dir } = loaded;
+    const cfg = loaded.vae.config;
 
-    const measured = measuredConstants(vae, meta, dir, values.remeasure, progress);
+    const dataDir = values["data-dir"];
+    const test = () => {
+      const dataset = loadDataset(meta.dataset.name as DatasetName, { dataDir });
+      if (dataset.fingerprint !== meta.dataset.fingerprint) {
+        progress.log(`warning: the ${meta.dataset.name} files differ from the ones the model was trained on`);
+      }
+      return dataset.test;
+    };
+    const { measured, valid, rows } = certifyModel(loaded, test, { images, r, eps, remeasure: values.remeasure, log: (line) => progress.log(line) });
     for (const w of measured.warnings) progress.log(`warning: ${w}`);
     const k: Constants = { a: measured.a, b: measured.b, c: measured.c };
     progress.log(`measured constants (certified upper bounds): a = ${k.a.toFixed(6)}, b = ${k.b.toFixed(6)}` +
       (cfg.sigma.mode === "fixed" ? "" : `, c = ${k.c.toFixed(6)}`) +
       `   nominal M: a = ${cfg.lipschitz.decoder}, b = ${cfg.lipschitz.encoderMean}` +
       (cfg.sigma.mode === "fixed" ? "" : `, c = ${cfg.lipschitz.encoderStd}`));
-
-    const valid: Record<Form, boolean> = { paper: nominalIsValid(cfg, "paper", k), tight: nominalIsValid(cfg, "tight", k) };
-    if (cfg.kind === "standard") valid.paper = valid.tight = false;
-    const opts = { r, eps };
-    let rows: { index: number; label: number; cert: InputCertificate }[];
-    if (cfg.sigma.mode === "fixed") {
-      const cert = certifyFixedSigma(cfg, k, opts);
-      rows = [{ index: -1, label: -1, cert }];
-    } else {
-      const dataset = loadDataset(meta.dataset.name as DatasetName, { dataDir: values["data-dir"] });
-      if (dataset.fingerprint !== meta.dataset.fingerprint) {
-        progress.log(`warning: the ${meta.dataset.name} files differ from the ones the model was trained on`);
-      }
-      const n = Math.min(images, dataset.test.count);
-      const sigmas = sigmaStats(vae, meta.bjorckIters, dataset.test.images, n);
-      rows = sigmas.map((s, i) => ({ index: i, label: dataset.test.labels[i], cert: certifyInput(cfg, s, k, opts) }));
-    }
     printTable(rows, valid, cfg.sigma.mode === "fixed");
     const out = values.out ?? path.join(dir, "certificates.json");
     writeJsonAtomic(out, {
@@ -110,52 +90,6 @@ export const certifyCommand: Command = {
     return 0;
   },
 };
-
-/**
- * Constants from model.json when they were measured for this exact network (see
- * measurementKey: configuration, parameters, Björck iterations, the WASM builds covered, measuring
- * code), else measured now and stored.
- */
-function measuredConstants(vae: VAE, meta: ModelMeta, dir: string, remeasure: boolean | undefined, progress: Progress): MeasuredConstants {
-  const key = measurementKey(meta.config, meta.parameters.sha256, meta.bjorckIters, usableBuilds());
-  const stored = meta.certified as (MeasuredConstants & { key?: unknown }) | undefined;
-  if (!remeasure && stored && stored.key === key && [stored.a, stored.b, stored.c].every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0)) {
-    return stored;
-  }
-  progress.log(`measuring spectral norms of ${vae.nets.reduce((n, m) => n + m.layers.length, 0)} layers (K = ${meta.bjorckIters}, WASM builds: ${usableBuilds().join(", ")})...`);
-  const measured = measureConstants(vae, meta.bjorckIters);
-  meta.certified = {
-    ...measured, key, measureVersion: MEASURE_VERSION, parametersSha256: meta.parameters.sha256,
-    measuredWith: libraryVersion, measuredAt: new Date().toISOString(),
-  };
-  updateModelMeta(dir, meta);
-  return measured;
-}
-
-/** ||sigma(x)|| and max_j sigma_j(x) for the first n images, Björck computed once. */
-function sigmaStats(vae: VAE, iters: number, images: Float32Array, n: number): { norm: number; max: number }[] {
-  return noGrad(() => tidy(() => {
-    const w = vae.effectiveWeights(iters);
-    const out: { norm: number; max: number }[] = [];
-    for (let start = 0; start < n; start += 500) {
-      const size = Math.min(500, n - start);
-      tidy(() => {
-        const s = vae.encode(sliceRows(images, start, size), w).sigma.data;
-        const dz = vae.config.latentDim;
-        for (let i = 0; i < size; i++) {
-          let sq = 0, mx = 0;
-          for (let j = 0; j < dz; j++) {
-            sq += s[i * dz + j] ** 2;
-            mx = Math.max(mx, s[i * dz + j]);
-          }
-          out.push({ norm: Math.sqrt(sq), max: mx });
-        }
-        return null;
-      });
-    }
-    return out;
-  }));
-}
 
 function printTable(rows: { index: number; label: number; cert: InputCertificate }[], valid: Record<Form, boolean>, fixed: boolean): void {
   const cols: [Form, ConstantsKind][] = [["paper", "nominal"], ["paper", "measured"], ["tight", "nominal"], ["tight", "measured"]];
