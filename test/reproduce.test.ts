@@ -14,6 +14,10 @@ import { FIGURE_IDS, MODELS } from "../src/reproduce/models.js";
 import { SCALES } from "../src/reproduce/scales.js";
 import { buildPlan, shardJobs } from "../src/reproduce/plan.js";
 import { WALL_TIMES_HEADING } from "../src/reproduce/report.js";
+import { Interrupted, runJob } from "../src/reproduce/jobs.js";
+import { modelDir, readJobRecord } from "../src/reproduce/store.js";
+import { Progress } from "../src/cli/progress.js";
+import { loadModel } from "../src/model/store.js";
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
@@ -78,6 +82,27 @@ test("--plan prints one command per job, and JSON lines with --json", async () =
   const records = json.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
   assert.equal(records.map((r) => r.job), jobs.map((j) => j.model.id));
   for (const r of records) assert.ok(Number.isFinite(r.estimatedSeconds) && r.estimatedSeconds >= 0, JSON.stringify(r));
+});
+
+test("a job stopped during training continues from its checkpoint and ends with the uninterrupted model", async () => {
+  const job = buildPlan(SCALES.tiny, ["fig7"], 0).jobs[0];
+  const lines: string[] = [];
+  const quiet = new Progress({ write: () => true, isTTY: false } as unknown as NodeJS.WriteStream);
+  quiet.log = (line: string) => void lines.push(line);
+  const [stopped, straight] = [path.join(tmp, "stopped"), path.join(tmp, "straight")];
+  // Ctrl-C during the first training step: the trainer stops before the second with a checkpoint.
+  const control = { stop: false };
+  const stopping = Object.assign(Object.create(quiet), { update: () => void (control.stop = true) }) as Progress;
+  const err = await runJob(stopped, job, stopping, control).then(() => null, (e: unknown) => e);
+  assert.ok(err instanceof Interrupted, String(err));
+  assert.ok(existsSync(path.join(modelDir(stopped, job), "checkpoint.safetensors")));
+  assert.is(readJobRecord(stopped, job), null, "no record for an unfinished job");
+  lines.length = 0;
+  const resumed = await runJob(stopped, job, quiet, { stop: false });
+  assert.ok(lines.some((l) => l.includes("(continuing from its checkpoint)")), lines.join("\n"));
+  await runJob(straight, job, quiet, { stop: false });
+  assert.is(resumed.status, "done");
+  assert.is(loadModel(modelDir(stopped, job)).meta.parameters.sha256, loadModel(modelDir(straight, job)).meta.parameters.sha256, "bit-identical parameters");
 });
 
 const withoutWallTimes = (report: string) => report.slice(0, report.indexOf(WALL_TIMES_HEADING));
