@@ -28,7 +28,7 @@ figures (SVG + PNG) and writes DIR/report.md. Stopped runs continue where they
 left off: run the same command again.
 
   --scale S      quick (default: few epochs on 3,000 images, 10 images per
-                 analysis, spectral Björck; about 40 minutes on 2 cores) or
+                 analysis, spectral Björck; estimated 30 minutes on 2 cores) or
                  paper (the paper's settings: to convergence, K = 50 fine-tune,
                  25 images; days on 2 cores: the estimate is printed first)
   --only LIST    only these figures: ${FIGURE_IDS.join(",")}

@@ -1,8 +1,9 @@
 // Rough wall-time estimates of the jobs on two cores, for --plan, the paper
 // scale's warning and the ETA. Step times are the README's measurements
 // (training step at batch 128 and hidden 512: Björck K = 3 iterate 0.35 s,
-// spectral 0.73 s; K = 50 iterate 5.2 s, spectral 0.75 s); analysis costs are
-// per image and were measured on the quick scale (a loaded machine: rough).
+// spectral 0.73 s; K = 50 iterate 5.2 s, spectral 0.75 s); the analysis costs
+// come from one quick-scale job timed on a heavily loaded machine and scaled
+// by how much slower its training steps ran there (about 13×): rough.
 
 import type { Job } from "./plan.js";
 import type { Scale } from "./scales.js";
@@ -20,12 +21,12 @@ function stepSeconds(job: Job, phase: "train" | "finetune"): number {
 }
 
 /** Per image and per attack step, relative to the paper's 512-wide nets. */
-const ANALYSIS_SECONDS = { certify: 8, marginStep: 0.004, evalImage: 0.002, attackStep: 0.01, encodeImage: 0.001 };
+const ANALYSIS_SECONDS = { certify: 4, marginStep: 0.0005, evalImage: 0.0002, attackStep: 0.002, encodeImage: 0.0002 };
 
 export function estimateJobSeconds(job: Job, scale: Scale): number {
   const size = (scale.hidden[0] / 512) ** 2;
   const batches = Math.ceil((scale.trainLimit ?? TRAIN_IMAGES) / 128);
-  const epochs = { train: scale.epochs ?? ASSUMED_EPOCHS.train, finetune: job.train.settings.finetune ? scale.finetuneEpochs ?? ASSUMED_EPOCHS.finetune : 0 };
+  const epochs = { train: job.train.settings.epochs ?? ASSUMED_EPOCHS.train, finetune: job.train.settings.finetune ? scale.finetuneEpochs ?? ASSUMED_EPOCHS.finetune : 0 };
   let seconds = size * batches * (epochs.train * stepSeconds(job, "train") + epochs.finetune * stepSeconds(job, "finetune"));
   const m = scale.margin;
   for (const a of job.analyses) {

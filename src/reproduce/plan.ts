@@ -94,7 +94,8 @@ export function buildPlan(scale: Scale, figures: readonly FigureId[], seed: numb
   const jobs = MODELS.filter((m) => wanted.has(m.id)).map((model, index): Job => {
     const config = model.config(scale);
     const settings: TrainSettings = {
-      ...defaultSettings(config), epochs: scale.epochs, finetuneEpochs: scale.finetuneEpochs, validationLimit: scale.validationLimit,
+      ...defaultSettings(config), epochs: config.kind === "standard" ? scale.standardEpochs : scale.epochs,
+      finetuneEpochs: scale.finetuneEpochs, validationLimit: scale.validationLimit,
     };
     const train = { settings, trainLimit: scale.trainLimit, seed };
     const modelHash = hashOf({ config, dataset: model.dataset, ...train });

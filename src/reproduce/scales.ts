@@ -21,6 +21,13 @@ export interface Scale {
   /** Training: first N training images (null = all 54,000), epochs per phase (null = to convergence). */
   trainLimit: number | null;
   epochs: number | null;
+  /**
+   * Training epochs of the standard VAE when `epochs` is set: its steps cost a
+   * small fraction of a Lipschitz step (no Björck), and after as few epochs as
+   * the Lipschitz models get it decodes almost the same image for every input,
+   * which no attack can move: robust for want of training, not by design.
+   */
+  standardEpochs: number | null;
   finetuneEpochs: number | null;
   validationLimit: number | null;
   /** Test images per model for certificates and Algorithm 2 margins (the paper's 25). */
@@ -43,20 +50,20 @@ const PAPER_MARGIN = {
 export const SCALES: Record<ScaleName, Scale> = {
   paper: {
     name: "paper", hidden: [512, 512], bjorckMethod: "iterate", finetuneIters: 50,
-    trainLimit: null, epochs: null, finetuneEpochs: null, validationLimit: null,
+    trainLimit: null, epochs: null, standardEpochs: null, finetuneEpochs: null, validationLimit: null,
     images: 25, margin: PAPER_MARGIN, attackImages: 4, attack: { steps: DEFAULT_OPTIMISER.steps, restarts: DEFAULT_OPTIMISER.restarts },
     evalImages: null, encodeImages: 2000,
   },
   quick: {
     name: "quick", hidden: [512, 512], bjorckMethod: "spectral", finetuneIters: 50,
-    trainLimit: 3000, epochs: 2, finetuneEpochs: 1, validationLimit: 1000,
+    trainLimit: 3000, epochs: 2, standardEpochs: 30, finetuneEpochs: 1, validationLimit: 1000,
     images: 10, margin: { samples: 20, restarts: 2, steps: 15, maxRadius: 10, step: 0.5 },
     attackImages: 3, attack: { steps: 30, restarts: 2 },
     evalImages: 2000, encodeImages: 1000,
   },
   tiny: {
     name: "tiny", hidden: [32, 32], bjorckMethod: "spectral", finetuneIters: 10,
-    trainLimit: 256, epochs: 1, finetuneEpochs: 1, validationLimit: 100,
+    trainLimit: 256, epochs: 1, standardEpochs: 2, finetuneEpochs: 1, validationLimit: 100,
     images: 3, margin: { samples: 4, restarts: 1, steps: 2, maxRadius: 2, step: 0.5 },
     attackImages: 2, attack: { steps: 2, restarts: 1 },
     evalImages: 200, encodeImages: 100,
