@@ -17,14 +17,12 @@ import { Trainer, sliceRows } from "../model/train.js";
 import { evaluate } from "../model/evaluate.js";
 import { certifyModel } from "../bounds/model-certificates.js";
 import { attackModel } from "../attacks/model.js";
-import { estimateMargins, type MarginOptions } from "../attacks/margin.js";
+import { estimateMargins } from "../attacks/margin.js";
 import { DEFAULT_MAX_DAMAGE, maxDamageAttack } from "../attacks/max-damage.js";
 import { DEFAULT_LATENT, latentAttack } from "../attacks/latent.js";
-import type { OptimiserOptions } from "../attacks/optimise.js";
 import { attackStrips } from "../cli/attack.js";
 import { clearRunFiles } from "../cli/run-files.js";
 import type { Progress } from "../cli/progress.js";
-import type { Analysis } from "./models.js";
 import type { AnalysisJob, Job } from "./plan.js";
 import { type JobRecord, modelDir, readResult, writeJobRecord, writeResult } from "./store.js";
 
@@ -124,10 +122,9 @@ async function trainOrReuse(out: string, job: Job, ui: Progress, control: Contro
 const image = (a: Float32Array) => Array.from(a, (v) => Math.round(v * 1e4) / 1e4);
 
 function runAnalysis(a: AnalysisJob, loaded: LoadedModel, test: () => Split, ui: Progress, id: string): unknown {
-  const s = a.settings as Record<string, never>;
-  const kind: Analysis = a.analysis;
-  switch (kind) {
+  switch (a.analysis) {
     case "certify": {
+      const s = a.settings;
       const c = certifyModel(loaded, test, { images: s.images, r: s.r, eps: s.eps, log: (line) => ui.log(`  ${line}`) });
       return {
         constants: { a: c.measured.a, b: c.measured.b, c: c.measured.c, converged: c.measured.converged },
@@ -136,10 +133,11 @@ function runAnalysis(a: AnalysisJob, loaded: LoadedModel, test: () => Split, ui:
       };
     }
     case "margins": {
+      const s = a.settings;
       const split = test();
-      const n = Math.min(s.images as number, split.count);
+      const n = Math.min(s.images, split.count);
       const model = attackModel(loaded.vae, loaded.meta.bjorckIters);
-      const results = estimateMargins(model, split.images.subarray(0, n * model.n), n, s.options as MarginOptions, {
+      const results = estimateMargins(model, split.images.subarray(0, n * model.n), n, s.options, {
         onRound: (p) => ui.update({ label: `  ${id} margins`, done: p.done, total: p.total }),
       });
       ui.finish();
@@ -149,18 +147,20 @@ function runAnalysis(a: AnalysisJob, loaded: LoadedModel, test: () => Split, ui:
       return { images: results.map((r) => ({ index: r.image, label: split.labels[r.image], margin: r.margin })), mean, sd };
     }
     case "eval": {
+      const s = a.settings;
       const split = test();
-      const count = Math.min((s.images as number | null) ?? split.count, split.count);
+      const count = Math.min(s.images ?? split.count, split.count);
       const r = evaluate(loaded.vae, split.images, count, { seed: s.seed, bjorckIters: loaded.meta.bjorckIters, batchSize: s.batchSize });
       const prior = Array.from({ length: r.prior.count }, (_, i) => image(r.prior.lambda.subarray(i * 784, (i + 1) * 784)));
       return { images: count, logLikelihood: r.logLik, kl: r.kl, elbo: r.elbo, priorSamples: prior };
     }
     case "max-damage": {
+      const s = a.settings;
       const split = test();
       const model = attackModel(loaded.vae, loaded.meta.bjorckIters);
-      const count = s.images as number, n = model.n, seed = s.seed as number;
+      const count = s.images, n = model.n, seed = s.seed;
       const x = split.images.slice(0, count * n);
-      const r = maxDamageAttack(model, x, count, s.radius, { ...DEFAULT_MAX_DAMAGE, ...(s.optimiser as OptimiserOptions), constraint: s.constraint, noise: s.noise, samples: s.samples, seed });
+      const r = maxDamageAttack(model, x, count, s.radius, { ...DEFAULT_MAX_DAMAGE, ...s.optimiser, constraint: s.constraint, noise: s.noise, samples: s.samples, seed });
       const strip = attackStrips(model, x, r.delta, null, count, seed);
       return {
         columns: ["x", "recon(x)", "δ", "x+δ", "recon(x+δ)"],
@@ -171,23 +171,25 @@ function runAnalysis(a: AnalysisJob, loaded: LoadedModel, test: () => Split, ui:
       };
     }
     case "latent": {
+      const s = a.settings;
       const split = test();
       const model = attackModel(loaded.vae, loaded.meta.bjorckIters);
-      const n = model.n, seed = s.seed as number;
+      const n = model.n, seed = s.seed;
       const src = firstWithLabel(split, s.source), tgt = firstWithLabel(split, s.target);
       const x = split.images.slice(src * n, (src + 1) * n), target = split.images.slice(tgt * n, (tgt + 1) * n);
       return {
         source: src, target: tgt, columns: ["x", "recon(x)", "δ", "x+δ", "recon(x+δ)", "target"],
-        runs: (s.radii as number[]).map((radius) => {
-          const r = latentAttack(model, x, target, 1, { ...DEFAULT_LATENT, ...(s.optimiser as OptimiserOptions), mode: "hard", radius, lambda: 1, seed });
+        runs: s.radii.map((radius) => {
+          const r = latentAttack(model, x, target, 1, { ...DEFAULT_LATENT, ...s.optimiser, mode: "hard", radius, lambda: 1, seed });
           const strip = attackStrips(model, x, r.delta, target, 1, seed);
           return { radius, deltaNorm: r.norms[0], kl: r.kl[0], strip: Array.from({ length: strip.columns }, (_, k) => image(strip.images.subarray(k * n, (k + 1) * n))) };
         }),
       };
     }
     case "encode": {
+      const s = a.settings;
       const split = test();
-      const count = Math.min(s.images as number, split.count);
+      const count = Math.min(s.images, split.count);
       return { points: encodeImages(loaded, split, count) };
     }
   }

@@ -7,7 +7,9 @@
 import { createHash } from "node:crypto";
 import { canonicalJson } from "../bounds/measured.js";
 import { type MarginOptions, DEFAULT_MARGIN } from "../attacks/margin.js";
-import { DEFAULT_OPTIMISER } from "../attacks/optimise.js";
+import { DEFAULT_OPTIMISER, type OptimiserOptions } from "../attacks/optimise.js";
+import type { NoiseMode } from "../attacks/max-damage.js";
+import type { NormConstraint } from "../attacks/projection.js";
 import type { ModelConfig } from "../model/config.js";
 import { type TrainSettings, defaultSettings } from "../model/train.js";
 import { type Analysis, FIGURE_IDS, FIGURE_NEEDS, type FigureId, MODELS, type ModelSpec } from "./models.js";
@@ -23,12 +25,17 @@ export const LATENT_RADII = [1, 3, 5];
 export const LATENT_SOURCE_DIGIT = 7;
 export const LATENT_TARGET_DIGIT = 2;
 
-export interface AnalysisJob {
-  analysis: Analysis;
-  settings: Record<string, unknown>;
-  /** Hash of the model hash, the analysis and its settings: the result file's name. */
-  key: string;
-}
+/** An analysis with its settings (part of its result's key). */
+export type AnalysisSpec =
+  | { analysis: "certify"; settings: { images: number; r: number; eps: number } }
+  | { analysis: "margins"; settings: { images: number; options: MarginOptions } }
+  | { analysis: "eval"; settings: { images: number | null; seed: number; batchSize: number } }
+  | { analysis: "max-damage"; settings: { images: number; radius: number; optimiser: OptimiserOptions; constraint: NormConstraint; noise: NoiseMode; samples: number; seed: number } }
+  | { analysis: "latent"; settings: { radii: number[]; source: number; target: number; optimiser: OptimiserOptions; seed: number } }
+  | { analysis: "encode"; settings: { images: number } };
+
+/** An analysis of a job, with the hash of the model hash, the analysis and its settings: the result file's name. */
+export type AnalysisJob = AnalysisSpec & { key: string };
 
 export interface Job {
   /** Position in the full job table (sharding takes every N-th). */
@@ -52,22 +59,22 @@ export function hashOf(value: unknown): string {
   return createHash("sha256").update(canonicalJson(value)).digest("hex").slice(0, 12);
 }
 
-/** The settings of one analysis at a scale (part of its result's key). */
-export function analysisSettings(analysis: Analysis, scale: Scale, seed: number): Record<string, unknown> {
-  const optimiser = { ...DEFAULT_OPTIMISER, steps: scale.attack.steps, restarts: scale.attack.restarts };
+/** One analysis with its settings at a scale. */
+export function analysisSpec(analysis: Analysis, scale: Scale, seed: number): AnalysisSpec {
+  const optimiser: OptimiserOptions = { ...DEFAULT_OPTIMISER, steps: scale.attack.steps, restarts: scale.attack.restarts };
   switch (analysis) {
     case "certify":
-      return { images: scale.images, r: R, eps: EPS };
+      return { analysis, settings: { images: scale.images, r: R, eps: EPS } };
     case "margins":
-      return { images: scale.images, options: marginOptions(scale, seed) };
+      return { analysis, settings: { images: scale.images, options: marginOptions(scale, seed) } };
     case "eval":
-      return { images: scale.evalImages, seed, batchSize: 500 };
+      return { analysis, settings: { images: scale.evalImages, seed, batchSize: 500 } };
     case "max-damage":
-      return { images: scale.attackImages, radius: FIG1_RADIUS, optimiser, constraint: "ball", noise: "fresh", samples: 1, seed };
+      return { analysis, settings: { images: scale.attackImages, radius: FIG1_RADIUS, optimiser, constraint: "ball", noise: "fresh", samples: 1, seed } };
     case "latent":
-      return { radii: LATENT_RADII, source: LATENT_SOURCE_DIGIT, target: LATENT_TARGET_DIGIT, optimiser, seed };
+      return { analysis, settings: { radii: LATENT_RADII, source: LATENT_SOURCE_DIGIT, target: LATENT_TARGET_DIGIT, optimiser, seed } };
     case "encode":
-      return { images: scale.encodeImages };
+      return { analysis, settings: { images: scale.encodeImages } };
   }
 }
 
@@ -99,9 +106,9 @@ export function buildPlan(scale: Scale, figures: readonly FigureId[], seed: numb
     };
     const train = { settings, trainLimit: scale.trainLimit, seed };
     const modelHash = hashOf({ config, dataset: model.dataset, ...train });
-    const analyses = order.filter((a) => wanted.get(model.id)!.has(a)).map((analysis) => {
-      const s = analysisSettings(analysis, scale, seed);
-      return { analysis, settings: s, key: hashOf({ modelHash, analysis, settings: s }) };
+    const analyses = order.filter((a) => wanted.get(model.id)!.has(a)).map((analysis): AnalysisJob => {
+      const spec = analysisSpec(analysis, scale, seed);
+      return { ...spec, key: hashOf({ modelHash, analysis, settings: spec.settings }) };
     });
     return { index, model, config, train, modelHash, analyses };
   });

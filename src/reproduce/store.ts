@@ -18,7 +18,7 @@ export interface ResultFile<T = unknown> {
   format: typeof RESULT_FORMAT;
   model: { id: string; hash: string };
   analysis: string;
-  settings: Record<string, unknown>;
+  settings: unknown;
   /** Wall time of the analysis (the only field that differs between identical runs). */
   seconds: number;
   data: T;
