@@ -216,11 +216,11 @@ export async function buildSections(out: string, res: Results, figDir: string): 
     const have = present(res, ids, "encode", body);
     const spread = (mid: string) => Math.sqrt(mean(resultOf<EncodeData>(res, mid, "encode")!.points.map((p) => p.mu[0] ** 2 + p.mu[1] ** 2)));
     const meanSigma = (mid: string) => mean(resultOf<EncodeData>(res, mid, "encode")!.points.map((p) => (p.sigma[0] + p.sigma[1]) / 2));
-    body.push(...table(["model", "RMS ‖μ(x)‖", "mean σ_j(x)"], have.map((mid) => [modelById(mid).label, num(spread(mid)), num(meanSigma(mid), 4)])));
+    body.push(...table(["model", "RMS ‖μ(x)‖ (distance from the prior's mean)", "mean σ_j(x)"], have.map((mid) => [modelById(mid).label, num(spread(mid)), num(meanSigma(mid), 4)])));
     const files = have.length === 0 ? [] : await draw(out, body, () => fig.drawPosteriors(have.map((mid) => ({
       title: modelById(mid).label,
       points: resultOf<EncodeData>(res, mid, "encode")!.points.map((p) => ({ mu: [p.mu[0], p.mu[1]] as [number, number], sigma: [p.sigma[0], p.sigma[1]] as [number, number], label: p.label })),
-    })), { title, subtitle: `first ${scale.encodeImages} MNIST test images, ±1σ ellipses; prior N(0, I) at 1, 2, 3σ`, extent: 15 }, base(id)));
+    })), { title, subtitle: `the first ${scale.encodeImages} MNIST test images`, extent: 15 }, base(id)));
     const lips = have.filter((m) => m.startsWith("lip-"));
     const std = have.includes("std-dz2") ? spread("std-dz2") : NaN;
     const wider = lips.filter((m) => spread(m) > std).length;
