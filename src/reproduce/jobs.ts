@@ -26,7 +26,7 @@ import type { Progress } from "../cli/progress.js";
 import type { AnalysisJob, Job } from "./plan.js";
 import { type JobRecord, modelDir, readResult, writeJobRecord, writeResult } from "./store.js";
 
-/** Set .stop to end training at the next step with a checkpoint (Ctrl-C). */
+/** Set .stop to end training at the next step with a checkpoint, or the job before its next analysis (Ctrl-C). */
 export interface Control { stop: boolean }
 
 export class Interrupted extends Error {}
@@ -70,6 +70,8 @@ export async function runJob(out: string, job: Job, ui: Progress, control: Contr
     return data.test;
   };
   for (const a of job.analyses) {
+    // Ctrl-C between analyses: every finished one is on disk, the rest run next time.
+    if (control.stop) throw new Interrupted(`stopped before the ${a.analysis} analysis of ${job.model.id}`);
     if (readResult(out, job, a) !== null) {
       ui.log(`  ${a.analysis}: result on disk, reused`);
       continue;
