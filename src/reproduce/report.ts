@@ -26,6 +26,8 @@ export async function writeReport(out: string, plan: Plan): Promise<string> {
     "",
     `Scale **${s.name}**, seed ${plan.seed}, figures: ${plan.figures.join(", ")}. $OUT below is the output directory.`,
     "",
+    "The paper prints no tables: its numbers are in plots only. Each figure below is therefore judged against the claims the paper's text makes about it (which are listed with the verdict), with the numbers behind our figure given in full.",
+    "",
     "## Settings",
     "",
     `- Architecture: three-layer MLPs, hidden ${s.hidden.join(", ")}, GroupSort (Lipschitz) or ReLU (standard); continuous-Bernoulli likelihood; MNIST${plan.jobs.some((j) => j.model.dataset === "fashion-mnist") ? " and Fashion-MNIST" : ""}.`,
