@@ -8,11 +8,8 @@ import { integer, number, parseFlags } from "./args.js";
 import { checkOutputFile } from "./out-path.js";
 import { Progress } from "./progress.js";
 import { loadModel } from "../model/store.js";
-import {
-  type Constants, type Form, type ConstantsKind, type InputCertificate,
-  certifyFixedSigma, certifyInput,
-} from "../bounds/certify.js";
-import { directoryConstants, nominalValidity, sigmaStats } from "../lib/certify.js";
+import { type Constants, type Form, type ConstantsKind, type InputCertificate } from "../bounds/certify.js";
+import { certifyModel } from "../lib/certify.js";
 import { loadDataset } from "../data/datasets.js";
 import type { DatasetName } from "../data/catalog.js";
 import { writeJsonAtomic } from "../io/atomic.js";
@@ -66,34 +63,27 @@ export const certifyCommand: Command = {
     const eps = number("--eps", values.eps!);
     if (!(eps > 0 && eps < 1)) throw new UsageError(`--eps must be in (0, 1) (got ${values.eps}); at 0 every radius qualifies`);
     const progress = new Progress();
-    const model = loadModel(values.model);
-    const { vae, meta, dir } = model;
+    const loaded = loadModel(values.model);
+    const { meta, dir } = loaded;
+    const cfg = loaded.vae.config;
     const out = values.out ?? path.join(dir, CERTIFICATES_JSON);
     checkOutputFile(values.out === undefined ? "--out (default)" : "--out", out, CERTIFICATES_JSON);
-    const cfg = vae.config;
-    const measured = directoryConstants(model, { remeasure: values.remeasure, store: true, onMeasure: (m) => progress.log(m), onNote: (m) => progress.log(m) });
+
+    const dataDir = values["data-dir"];
+    const test = () => {
+      const dataset = loadDataset(meta.dataset.name as DatasetName, { dataDir });
+      if (dataset.fingerprint !== meta.dataset.fingerprint) {
+        progress.log(`warning: the ${meta.dataset.name} files differ from the ones the model was trained on`);
+      }
+      return dataset.test;
+    };
+    const { measured, valid, rows } = certifyModel(loaded, test, { images, r, eps, remeasure: values.remeasure, log: (line) => progress.log(line) });
     for (const w of measured.warnings) progress.log(`warning: ${w}`);
     const k: Constants = { a: measured.a, b: measured.b, c: measured.c };
     progress.log(`measured constants (certified upper bounds): a = ${k.a.toFixed(6)}, b = ${k.b.toFixed(6)}` +
       (cfg.sigma.mode === "fixed" ? "" : `, c = ${k.c.toFixed(6)}`) +
       `   nominal M: a = ${cfg.lipschitz.decoder}, b = ${cfg.lipschitz.encoderMean}` +
       (cfg.sigma.mode === "fixed" ? "" : `, c = ${cfg.lipschitz.encoderStd}`));
-
-    const valid = nominalValidity(cfg, k);
-    const opts = { r, eps };
-    let rows: { index: number; label: number; cert: InputCertificate }[];
-    if (cfg.sigma.mode === "fixed") {
-      const cert = certifyFixedSigma(cfg, k, opts);
-      rows = [{ index: -1, label: -1, cert }];
-    } else {
-      const dataset = loadDataset(meta.dataset.name as DatasetName, { dataDir: values["data-dir"] });
-      if (dataset.fingerprint !== meta.dataset.fingerprint) {
-        progress.log(`warning: the ${meta.dataset.name} files differ from the ones the model was trained on`);
-      }
-      const n = Math.min(images, dataset.test.count);
-      const sigmas = sigmaStats(vae, meta.bjorckIters, dataset.test.images, n);
-      rows = sigmas.map((s, i) => ({ index: i, label: dataset.test.labels[i], cert: certifyInput(cfg, s, k, opts) }));
-    }
     printTable(rows, valid, cfg.sigma.mode === "fixed", cfg.kind);
     writeJsonAtomic(out, {
       model: path.resolve(dir), parametersSha256: meta.parameters.sha256, libraryVersion,

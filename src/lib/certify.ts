@@ -14,6 +14,7 @@ import { MEASURE_VERSION, STANDARD_MODEL_WARNING, measureConstants, measurementK
 import { mulUp, spectralNorm } from "../bounds/spectral.js";
 import type { ModelConfig } from "../model/config.js";
 import { type PlainLayer, type PlainVae, plainEncode } from "../model/plain.js";
+import type { Split } from "../data/datasets.js";
 import { type LoadedModel, nonFiniteParameter, updateModelMeta } from "../model/store.js";
 import { sliceRows } from "../model/train.js";
 import type { VAE } from "../model/vae.js";
@@ -199,4 +200,34 @@ export function certifyInput(model: Model, x: ArrayLike<number>, opts: CertifyOp
   const n = modelConfig(model).inputDim;
   if (x.length !== n) throw new LipvaeError(`certifyInput takes one input of ${n} values, got ${x.length}; use certifyInputs for a batch`);
   return certifyInputs(model, x, opts)[0];
+}
+
+/** A model directory's certificates on test images: one row per image (fixed σ: one global row, index -1). */
+export interface ModelCertificates {
+  measured: MeasuredConstants;
+  /** Whether the nominal constants (as each form uses them) hold for the saved weights. */
+  valid: Record<Form, boolean>;
+  rows: { index: number; label: number; cert: InputCertificate }[];
+}
+
+/**
+ * The certificates `lipvae certify` prints (and `lipvae reproduce` records): constants
+ * stored in model.json when measured for these weights (else measured and stored, best
+ * effort), then Lemma 2 on the first `images` test images, or Theorem 3 for a fixed σ.
+ * `test` is called only when per-image σ is needed.
+ */
+export function certifyModel(
+  model: LoadedModel, test: () => Split, opts: { images: number; r: number; eps: number; remeasure?: boolean; log: (line: string) => void },
+): ModelCertificates {
+  checkOptions(opts);
+  const measured = directoryConstants(model, { remeasure: opts.remeasure, store: true, onMeasure: opts.log, onNote: opts.log });
+  const k: Constants = { a: measured.a, b: measured.b, c: measured.c };
+  const cfg = model.vae.config;
+  const valid = nominalValidity(cfg, k);
+  const bound = { r: opts.r, eps: opts.eps };
+  if (cfg.sigma.mode === "fixed") return { measured, valid, rows: [{ index: -1, label: -1, cert: certifyFixedSigma(cfg, k, bound) }] };
+  const split = test();
+  const n = Math.min(opts.images, split.count);
+  const sigmas = sigmaStats(model.vae, model.meta.bjorckIters, split.images, n);
+  return { measured, valid, rows: sigmas.map((s, i) => ({ index: i, label: split.labels[i], cert: certifyWithStats(cfg, s, k, bound) })) };
 }

@@ -77,3 +77,14 @@ export function readCheckpoint(dir: string): Checkpoint {
   if (state.done) throw new LipvaeError(`${file}: this training run already finished (${state.stoppedBecause}); nothing to resume`);
   return { file, state, config, tensors };
 }
+
+/** True when dir holds the checkpoint of a run that finished (so its model.json is final). */
+export function isFinishedRun(dir: string): boolean {
+  const file = checkpointPath(dir);
+  if (!existsSync(file)) return false;
+  try {
+    return JSON.parse(decodeSafetensors(readFileSync(file), file).metadata.state).done === true;
+  } catch {
+    return false;
+  }
+}
