@@ -163,7 +163,7 @@ export const trainCommand: Command = {
     // Installed before the data loads, so that an early Ctrl-C also ends in a checkpoint.
     // Seen between two ops too, so the message (and a second Ctrl-C) does not wait for a long step.
     const control = { stop: false };
-    const stopWatching = watchInterrupts((count) => {
+    const interrupts = watchInterrupts((count) => {
       if (count === 1) {
         control.stop = true;
         progress.log("\nstopping after this step and writing a checkpoint (Ctrl-C again to quit at once)...");
@@ -199,7 +199,7 @@ export const trainCommand: Command = {
       return 0;
     } finally {
       progress.finish();
-      stopWatching();
+      interrupts.stop();
     }
   },
 };

@@ -21,6 +21,7 @@ const { Signal } = process.binding("signal_wrap");
 const watcher = new Signal();
 watcher.onsignal = () => Atomics.add(count, 0, 1);
 if (watcher.start(2) !== 0) throw new Error("cannot watch SIGINT");
+require("node:worker_threads").parentPort.postMessage("watching");
 `;
 
 interface Watch {
@@ -34,11 +35,17 @@ interface Watch {
 
 let active: Watch | null = null;
 
+export interface InterruptWatch {
+  stop(): void;
+  /** Resolves to whether the watcher thread runs (signals are then seen between ops). */
+  ready: Promise<boolean>;
+}
+
 /**
  * Calls onInterrupt(n) for the n-th Ctrl-C (SIGINT), as soon as the main thread
- * is between two ops or back in the event loop. Returns a function that stops watching.
+ * is between two ops or back in the event loop.
  */
-export function watchInterrupts(onInterrupt: (count: number) => void): () => void {
+export function watchInterrupts(onInterrupt: (count: number) => void): InterruptWatch {
   if (active) throw new Error("internal: interrupts are already being watched");
   const shared = new Int32Array(new SharedArrayBuffer(4));
   const watch: Watch = { shared, mainCount: 0, seen: 0, onInterrupt, worker: null, listener: () => {} };
@@ -47,22 +54,27 @@ export function watchInterrupts(onInterrupt: (count: number) => void): () => voi
     deliver(watch);
   };
   process.on("SIGINT", watch.listener);
+  let ready: Promise<boolean>;
   try {
     const worker = new Worker(WATCHER, { eval: true, workerData: shared.buffer, stdout: true, stderr: true });
-    worker.on("error", () => {
-      watch.worker = null; // no watcher thread: the main-thread handler alone remains
+    ready = new Promise((resolve) => {
+      worker.once("message", () => resolve(true));
+      // No watcher thread: the main-thread handler alone remains.
+      worker.once("error", () => resolve(false));
+      worker.once("exit", () => resolve(false));
     });
     worker.unref();
     watch.worker = worker;
   } catch {
-    watch.worker = null;
+    ready = Promise.resolve(false);
   }
   active = watch;
-  return () => {
+  const stop = () => {
     process.off("SIGINT", watch.listener);
     void watch.worker?.terminate();
     if (active === watch) active = null;
   };
+  return { stop, ready };
 }
 
 function deliver(watch: Watch): void {
