@@ -18,6 +18,7 @@ import { projectRoot } from "../src/paths.js";
 import { readCheckpoint } from "../src/model/checkpoint.js";
 import { loadModel } from "../src/model/store.js";
 import { ATOMIC_TEMP } from "../src/io/atomic.js";
+import { SEED, rng } from "./helpers.js";
 
 const KILLS = Number(process.env.LIPVAE_CRASH_KILLS ?? 10);
 const PAUSE_MS = 25;
@@ -27,18 +28,6 @@ test.after(() => rmSync(root, { recursive: true, force: true }));
 // 4 steps per epoch, 3 training epochs and 1 fine-tune epoch: 9 model and checkpoint saves.
 const TINY = ["--train-limit", "256", "--hidden", "16,16", "--latent-dim", "3", "--epochs", "3", "--finetune-epochs", "1",
   "--k-finetune", "4", "--batch-size", "64", "--validation-limit", "128", "--threads", "1"];
-
-/** mulberry32: the kill moments are the same on every run. */
-function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 interface Ended { status: number | null; signal: NodeJS.Signals | null; stderr: string; killed: boolean }
 
@@ -105,7 +94,7 @@ test(`${KILLS} kill -9 at random moments: every file stays whole, --resume finis
   assert.is(s.status, 0, s.stderr);
   const expected = readFileSync(path.join(straight, "model.safetensors"));
 
-  const random = seeded(20221);
+  const random = rng(SEED); // the same kill moments on every run
   let kills = 0, insideSave = 0, torn = 0, restarts = 0, repaired = 0, cleaned = 0, runs = 0;
   while (kills < KILLS) {
     const dir = path.join(root, `run-${++runs}`);
