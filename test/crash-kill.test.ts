@@ -88,7 +88,10 @@ function checkComplete(dir: string): { torn: boolean } {
   return { torn };
 }
 
-test(`${KILLS} kill -9 at random moments: every file stays whole, --resume finishes the run, the result equals an uninterrupted run`, async () => {
+// Kill safety does not depend on the kernels: on the relaxed build's pass of the suite this (slow) test is skipped.
+const onThisBuild = process.env.LIPVAE_WASM === "relaxed" && !process.env.LIPVAE_CRASH_KILLS ? test.skip : test;
+
+onThisBuild(`${KILLS} kill -9 at random moments: every file stays whole, --resume finishes the run, the result equals an uninterrupted run`, async () => {
   const straight = path.join(root, "straight");
   const s = await trainUntilKilled([...TINY, "--out", straight], null);
   assert.is(s.status, 0, s.stderr);

@@ -55,8 +55,8 @@ function userError(err: unknown, target: string): unknown {
   const code = (err as NodeJS.ErrnoException | null)?.code;
   if (typeof code !== "string" || !(err as NodeJS.ErrnoException).syscall) return err;
   const why: Record<string, string> = {
-    ENOSPC: "the disk is full; free some space and run again (the previous file is intact)",
-    EDQUOT: "the disk quota is exhausted; free some space and run again (the previous file is intact)",
+    ENOSPC: "the disk is full; free some space and run again (any previous version of the file is intact)",
+    EDQUOT: "the disk quota is exhausted; free some space and run again (any previous version of the file is intact)",
     EACCES: "permission denied; choose a folder you can write to",
     EPERM: "permission denied; choose a folder you can write to",
     EROFS: "the file system is read-only; choose another folder",
