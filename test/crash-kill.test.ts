@@ -1,5 +1,6 @@
 // kill -9 at random (seeded) moments of real `lipvae train` processes, with the
-// atomic writer pausing between its steps so that kills land inside saves.
+// atomic writer pausing between its steps so that kills land inside saves
+// (every other kill waits for a save's temporary file to exist).
 // After every kill: each file in the run directory is complete (a model that
 // loads, or model files torn between their two writes, which --resume repairs;
 // a checkpoint that reads). --resume (or a fresh start while nothing is saved)
@@ -31,10 +32,14 @@ const TINY = ["--train-limit", "256", "--hidden", "16,16", "--latent-dim", "3", 
 
 interface Ended { status: number | null; signal: NodeJS.Signals | null; stderr: string; killed: boolean }
 
-/** `lipvae train ...args`, SIGKILLed killAfterMs after its kernels are up (unless it ends first). */
-function trainUntilKilled(args: string[], killAfterMs: number | null): Promise<Ended> {
+/**
+ * `lipvae train ...args --out dir`, SIGKILLed killAfterMs after its kernels are
+ * up (unless it ends first); with inSave, at the first moment after that when
+ * a save's temporary file exists.
+ */
+function trainUntilKilled(args: string[], dir: string, killAfterMs: number | null, inSave = false): Promise<Ended> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "lipvae.js"), "train", ...args], {
+    const child = spawn(process.execPath, [path.join(projectRoot, "bin", "lipvae.js"), "train", ...args, "--out", dir], {
       cwd: projectRoot, env: { ...process.env, LIPVAE_TEST_WRITE_PAUSE_MS: String(PAUSE_MS) },
     });
     let stderr = "", armed = false, killed = false;
@@ -43,9 +48,12 @@ function trainUntilKilled(args: string[], killAfterMs: number | null): Promise<E
       stderr += d;
       if (!armed && killAfterMs !== null && stderr.includes("kernels:")) {
         armed = true;
-        setTimeout(() => {
-          killed = child.kill("SIGKILL");
-        }, killAfterMs);
+        const kill = () => {
+          if (child.exitCode !== null || child.signalCode !== null) return;
+          if (inSave && temps(dir).length === 0) setTimeout(kill, 1);
+          else killed = child.kill("SIGKILL");
+        };
+        setTimeout(kill, killAfterMs);
       }
     });
     child.on("error", reject);
@@ -93,7 +101,7 @@ const onThisBuild = process.env.LIPVAE_WASM === "relaxed" && !process.env.LIPVAE
 
 onThisBuild(`${KILLS} kill -9 at random moments: every file stays whole, --resume finishes the run, the result equals an uninterrupted run`, async () => {
   const straight = path.join(root, "straight");
-  const s = await trainUntilKilled([...TINY, "--out", straight], null);
+  const s = await trainUntilKilled(TINY, straight, null);
   assert.is(s.status, 0, s.stderr);
   const expected = readFileSync(path.join(straight, "model.safetensors"));
 
@@ -105,8 +113,9 @@ onThisBuild(`${KILLS} kill -9 at random moments: every file stays whole, --resum
       assert.ok(attempt < 60, "the run makes progress between kills");
       if (finished(dir)) break; // killed after its last save: nothing left to resume
       const started = existsSync(path.join(dir, "model.json")) || existsSync(path.join(dir, "checkpoint.safetensors"));
-      const args = [...TINY, "--out", dir, ...(started ? ["--resume"] : [])];
-      const r = await trainUntilKilled(args, kills < KILLS ? Math.floor(random() * 2500) : null);
+      const args = [...TINY, ...(started ? ["--resume"] : [])];
+      // Every other kill waits for a save in progress: some kills surely land inside one.
+      const r = await trainUntilKilled(args, dir, kills < KILLS ? Math.floor(random() * 2500) : null, kills % 2 === 1);
       if (/no checkpoint yet/.test(r.stderr)) restarts += 1;
       if (/rewrote them from the checkpoint/.test(r.stderr)) repaired += 1;
       if (/temporary files? \(.* MB\) that an interrupted save left behind/.test(r.stderr)) cleaned += 1;
