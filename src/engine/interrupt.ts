@@ -20,7 +20,7 @@ const count = new Int32Array(workerData);
 const { Signal } = process.binding("signal_wrap");
 const watcher = new Signal();
 watcher.onsignal = () => Atomics.add(count, 0, 1);
-if (watcher.start(2) !== 0) throw new Error("cannot watch SIGINT");
+if (watcher.start(require("node:os").constants.signals.SIGINT) !== 0) throw new Error("cannot watch SIGINT");
 require("node:worker_threads").parentPort.postMessage("watching");
 `;
 
