@@ -8,11 +8,10 @@
 import { readFileSync, readdirSync, rmdirSync, rmSync, statSync } from "node:fs";
 import path from "node:path";
 import { LipvaeError } from "../errors.js";
+import { ATOMIC_TEMP } from "../io/atomic.js";
 import { CHECKPOINT_FILE } from "../model/checkpoint.js";
 import { MODEL_FORMAT, MODEL_JSON, MODEL_WEIGHTS } from "../model/store.js";
 
-/** Leftover temporary files of interrupted atomic writes (src/io/atomic.ts names them so). */
-const ATOMIC_TEMP = /^\..+\.\d+\.[0-9a-f]{8}\.tmp$/;
 
 /** Files in the model directory itself: train, export, certify. */
 const TOP_FILES = new Set([MODEL_JSON, MODEL_WEIGHTS, CHECKPOINT_FILE, "export.safetensors", "certificates.json"]);

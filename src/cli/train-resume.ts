@@ -7,8 +7,12 @@
 // are (--out, --data-dir; the data itself is checked by its fingerprint) may
 // differ. Defaults never count: only flags the user typed are compared.
 
+import { existsSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { LipvaeError } from "../errors.js";
+import { checkpointPath, readCheckpoint } from "../model/checkpoint.js";
 import { type ModelConfig, fixedSigmaVector } from "../model/config.js";
+import { MODEL_FORMAT, MODEL_JSON, type ModelMeta } from "../model/store.js";
 import type { TrainSettings } from "../model/train.js";
 import { integer, number } from "./args.js";
 
@@ -20,6 +24,42 @@ export interface ResumedRun {
   /** null for checkpoints that predate recording it (the fingerprint still guards the data). */
   dataset: string | null;
   trainLimit: number | null;
+  /**
+   * Set when outDir has no checkpoint yet, only the model.json of a run killed
+   * between its first model save and its first checkpoint: then the run starts
+   * again from the beginning with that file's settings (the same seed gives
+   * the same run), and this says so.
+   */
+  restart?: string;
+}
+
+/** What the checkpoint (or, before the first one, model.json) in outDir fixes about its run. */
+export function resumedRun(outDir: string): ResumedRun {
+  if (!existsSync(checkpointPath(outDir))) {
+    const fromModel = unfinishedRunInModel(outDir);
+    if (fromModel) return fromModel;
+  }
+  const { state, config } = readCheckpoint(outDir);
+  return { config, settings: state.settings, seed: state.seed, dataset: state.datasetName ?? null, trainLimit: state.trainLimit };
+}
+
+/** The run a model.json describes, if it is a lipvae run still in its first phase. */
+function unfinishedRunInModel(outDir: string): ResumedRun | null {
+  const file = path.join(outDir, MODEL_JSON);
+  let meta: ModelMeta;
+  try {
+    meta = JSON.parse(readFileSync(file, "utf8"));
+  } catch {
+    return null;
+  }
+  const t = meta?.training;
+  if (meta.format !== MODEL_FORMAT || !t || t.stoppedBecause !== "in progress" || t.phase !== "train" || typeof t.settings !== "object") return null;
+  return {
+    config: meta.config, settings: t.settings as unknown as TrainSettings, seed: meta.seed,
+    dataset: meta.dataset?.name ?? null, trainLimit: meta.dataset?.trainLimit ?? null,
+    restart: `${outDir} has no checkpoint yet (the run was stopped between its first model save and its first checkpoint): ` +
+      `training again from the beginning with the settings in ${file}, which repeats the same run`,
+  };
 }
 
 type Raw = string | boolean;
@@ -31,7 +71,7 @@ type Raw = string | boolean;
 type Rule = (raw: Raw, run: ResumedRun, given: ReadonlySet<string>) => string | null;
 
 /** Flags that cannot change the result of a run. */
-export const RESUME_NEUTRAL_FLAGS: readonly string[] = ["out", "data-dir", "resume", "overwrite"];
+export const RESUME_NEUTRAL_FLAGS: readonly string[] = ["out", "data-dir", "resume", "overwrite", "detect-anomaly"];
 
 const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
 const show = (v: unknown) => (Array.isArray(v) ? v.join(",") : String(v));

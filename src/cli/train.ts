@@ -10,13 +10,14 @@ import {
   type BjorckMethod, type ModelConfig, type SigmaConfig, BJORCK_METHODS, PAPER_DEFAULTS, bjorckOptions, clipNormForRadius, validateConfig,
 } from "../model/config.js";
 import { type TrainEvent, type TrainSettings, Trainer, defaultSettings } from "../model/train.js";
-import { CHECKPOINT_FILE, readCheckpoint } from "../model/checkpoint.js";
+import { CHECKPOINT_FILE } from "../model/checkpoint.js";
 import { MODEL_JSON } from "../model/store.js";
 import { existsSync } from "node:fs";
 import { engine } from "../engine/engine.js";
 import { number, integer, optionalInteger, parseFlags } from "./args.js";
 import { checkOutputDir } from "./out-path.js";
-import { type ResumedRun, checkResumeFlags } from "./train-resume.js";
+import { checkResumeFlags, resumedRun } from "./train-resume.js";
+import { watchInterrupts } from "../engine/interrupt.js";
 import { clearRunFiles } from "./run-files.js";
 
 const usage = `lipvae train [options]
@@ -71,12 +72,15 @@ training
   --overwrite                 start afresh in --out: removes the previous run and every
                               file lipvae derived from it (export, certificates, eval/,
                               attack/, margin/); other files are left and listed
+  --detect-anomaly            check every op's output for NaN/infinity and name the first
+                              op that made one (slower; for a run that diverges)
 
 Ctrl-C stops after the current step (or during a validation, which the resumed
 run repeats), leaves a checkpoint and prints the command that continues exactly
 where it stopped. A second Ctrl-C quits at once (saved files stay intact).
-A run whose loss becomes NaN or infinite stops with an error (exit status 2);
-the best model before it stays in --out.`;
+A run whose loss or gradients become NaN or infinite stops with an error naming
+the epoch and batch (exit status 2); the best model and the last checkpoint
+before it stay in --out.`;
 
 /** Every flag of \`lipvae train\` (exported so that a test can check each has a --resume rule). */
 export const TRAIN_OPTIONS = {
@@ -112,6 +116,7 @@ export const TRAIN_OPTIONS = {
   "no-finetune": { type: "boolean", default: false },
   resume: { type: "boolean", default: false },
   overwrite: { type: "boolean", default: false },
+  "detect-anomaly": { type: "boolean", default: false },
 } as const;
 
 /** The flag values (defaults filled in) and the names of the flags the user typed. */
@@ -143,9 +148,14 @@ export const trainCommand: Command = {
     if (existing.length > 0 && !values.resume && !values.overwrite) {
       throw new UsageError(`${outDir} already holds a training run (${existing.join(", ")}); pass --resume to continue it, --overwrite to start afresh, or choose another --out`);
     }
+    let resume = values.resume!;
     if (values.resume) {
       // The run continues with what its checkpoint fixed, whatever the defaults are now.
       const run = resumedRun(outDir);
+      if (run.restart) {
+        console.error(`lipvae train: ${run.restart}`);
+        resume = false;
+      }
       checkResumeFlags(values, given, run);
       ({ config, settings, seed } = run);
       if (run.dataset !== null) datasetName = run.dataset as DatasetName;
@@ -154,25 +164,23 @@ export const trainCommand: Command = {
     const progress = new Progress();
 
     // Installed before the data loads, so that an early Ctrl-C also ends in a checkpoint.
+    // Seen between two ops too, so the message (and a second Ctrl-C) does not wait for a long step.
     const control = { stop: false };
-    let interrupts = 0;
-    const onSigint = () => {
-      interrupts += 1;
-      if (interrupts === 1) {
+    const interrupts = watchInterrupts((count) => {
+      if (count === 1) {
         control.stop = true;
         progress.log("\nstopping after this step and writing a checkpoint (Ctrl-C again to quit at once)...");
       } else {
         progress.finish();
         process.exit(130);
       }
-    };
-    process.on("SIGINT", onSigint);
+    });
     try {
       // Loaded before the first line, so that missing data is the only line printed.
       const dataset = loadDataset(datasetName, { dataDir: values["data-dir"], limit });
       progress.log(`lipvae train: ${describe(config)} on ${datasetName}${limit ? ` (first ${limit} training images)` : ""}, seed ${seed}`);
       const e = engine();
-      progress.log(`kernels: ${e.build} WASM build, ${e.threads} thread${e.threads === 1 ? "" : "s"}; model directory: ${outDir}${values.resume ? " (resuming from its checkpoint)" : ""}`);
+      progress.log(`kernels: ${e.build} WASM build, ${e.threads} thread${e.threads === 1 ? "" : "s"}; model directory: ${outDir}${resume ? " (resuming from its checkpoint)" : ""}`);
       // Only now that the data has loaded: a failed start must not cost the old run.
       if (values.overwrite) {
         const { removed, kept } = clearRunFiles(outDir);
@@ -180,7 +188,7 @@ export const trainCommand: Command = {
         if (kept.length > 0) progress.log(`--overwrite: left ${kept.join(", ")} in ${outDir} (not written by lipvae)`);
       }
       const onEvent = (e: TrainEvent) => reportEvent(progress, e, config.kind);
-      const trainer = new Trainer({ config, seed, dataset, outDir, settings, resume: values.resume, onEvent, control });
+      const trainer = new Trainer({ config, seed, dataset, outDir, settings, resume, onEvent, control, detectAnomaly: values["detect-anomaly"] });
       const result = await trainer.run();
       progress.finish();
       if (result.status === "interrupted") {
@@ -195,7 +203,7 @@ export const trainCommand: Command = {
       return 0;
     } finally {
       progress.finish();
-      process.off("SIGINT", onSigint);
+      interrupts.stop();
     }
   },
 };
@@ -219,12 +227,6 @@ export function buildSettings(values: Flags, config: ModelConfig): TrainSettings
 /** word as the shell should see it (single-quoted when it holds anything special). */
 function shellWord(word: string): string {
   return /^[\w@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, "'\\''")}'`;
-}
-
-/** What the checkpoint in outDir fixes about its run. */
-function resumedRun(outDir: string): ResumedRun {
-  const { state, config } = readCheckpoint(outDir);
-  return { config, settings: state.settings, seed: state.seed, dataset: state.datasetName ?? null, trainLimit: state.trainLimit };
 }
 
 function reportEvent(progress: Progress, e: TrainEvent, kind: ModelConfig["kind"]): void {
@@ -252,6 +254,12 @@ function reportEvent(progress: Progress, e: TrainEvent, kind: ModelConfig["kind"
       break;
     case "interrupted":
       progress.log(`checkpoint written to ${e.checkpoint}`);
+      break;
+    case "cleaned":
+      progress.log(`removed ${e.files.length} temporary file${e.files.length === 1 ? "" : "s"} (${(e.bytes / 1e6).toFixed(1)} MB) that an interrupted save left behind`);
+      break;
+    case "repaired":
+      progress.log(`${e.dir}: the model files were from two different saves (the run was killed between them); rewrote them from the checkpoint`);
       break;
   }
 }

@@ -15,10 +15,11 @@
 
 import { type Node, type Tensor, empty, sameShape, shapeError, tensor } from "./tensor.js";
 import * as K from "./kernels.js";
-import { gradEnabled } from "./tape.js";
+import { afterOp, gradEnabled } from "./tape.js";
 
-/** Attaches a backward rule to `out` if any input needs a gradient. */
+/** Runs the tape's per-op hook (pending Ctrl-C, anomaly checks), then attaches a backward rule to `out` if any input needs a gradient. */
 function record(out: Tensor, op: string, inputs: Tensor[], saved: Tensor[], backward: Node["backward"]): Tensor {
+  afterOp(op, out, inputs);
   if (gradEnabled() && inputs.some((t) => t.requiresGrad)) {
     out.requiresGrad = true;
     out.node = { op, inputs, saved, backward };

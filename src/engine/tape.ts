@@ -7,8 +7,67 @@
 
 import { type Tensor, empty, sameShape } from "./tensor.js";
 import { axpbyInPlace } from "./kernels.js";
+import { pollInterrupt } from "./interrupt.js";
 
 let recording = true;
+let anomalyMode = false;
+
+/**
+ * The first non-finite value that anomaly detection met: which op, forward or
+ * backward, and whether an input of the op already held one (then the fault
+ * lies before the graph: a parameter, the data).
+ */
+export class NonFiniteError extends Error {
+  override name = "NonFiniteError";
+  constructor(readonly op: string, readonly pass: "forward" | "backward", readonly value: number, readonly inputAlready: boolean) {
+    super(`the ${pass} of ${op} ${inputAlready ? "received" : "produced"} ${value}` +
+      (inputAlready ? " from an input that is not itself an op's output (a parameter or the data)" : " from finite inputs"));
+  }
+}
+
+/**
+ * Runs fn with anomaly detection: every op's output, and every gradient the
+ * backward pass computes, is checked for NaN and infinities, and the first one
+ * throws a NonFiniteError naming the op. Costs one pass over every output.
+ */
+export function detectAnomaly<T>(fn: () => T): T {
+  const before = anomalyMode;
+  anomalyMode = true;
+  try {
+    return fn();
+  } finally {
+    anomalyMode = before;
+  }
+}
+
+/** The first NaN or infinity in t, or null (x * 0 is NaN exactly for those). */
+export function firstNonFinite(t: Tensor): number | null {
+  const d = t.data;
+  let probe = 0;
+  for (let i = 0; i < d.length; i++) probe += d[i] * 0;
+  if (probe === 0) return null;
+  for (let i = 0; i < d.length; i++) if (!Number.isFinite(d[i])) return d[i];
+  return null;
+}
+
+/**
+ * ops.ts calls this with every op's output: the cheap place to notice a
+ * pending Ctrl-C during a long synchronous step, and the op-level check of
+ * anomaly detection.
+ */
+export function afterOp(op: string, out: Tensor, inputs: Tensor[]): void {
+  pollInterrupt();
+  if (anomalyMode) checkFinite(op, "forward", [out], inputs);
+}
+
+function checkFinite(op: string, pass: "forward" | "backward", outputs: (Tensor | null)[], inputs: Tensor[]): void {
+  for (const out of outputs) {
+    const bad = out ? firstNonFinite(out) : null;
+    if (bad === null) continue;
+    // A non-finite input reaching an op would have thrown at the op that made it, unless no op did.
+    throw new NonFiniteError(op, pass, bad, inputs.some((t) => firstNonFinite(t) !== null));
+  }
+}
 
 /** Whether ops currently record backward rules. */
 export function gradEnabled(): boolean {
@@ -59,6 +118,7 @@ export function grad(output: Tensor, wrt: Tensor[]): Tensor[] {
     const needs = t.node.inputs.map((input) => needsGrad.has(input));
     if (!needs.some(Boolean)) continue;
     const inputGrads = t.node.backward(g, needs);
+    if (anomalyMode) checkFinite(t.node.op, "backward", inputGrads, [g]);
     t.node.inputs.forEach((input, j) => {
       const gi = inputGrads[j];
       if (!needs[j] || !gi) return;

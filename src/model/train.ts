@@ -8,17 +8,19 @@
 // The model directory always holds the best model so far (atomic writes); the
 // checkpoint file holds everything needed to continue after Ctrl-C or a crash.
 
-import { existsSync, mkdirSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import path from "node:path";
 import { Adam, MultiStepLR } from "../engine/optim.js";
 import { Random, stream } from "../engine/random.js";
 import { type Tensor, empty, tidy } from "../engine/tensor.js";
-import { grad, noGrad } from "../engine/tape.js";
+import { NonFiniteError, detectAnomaly, firstNonFinite, grad, noGrad } from "../engine/tape.js";
 import type { Dataset, Split } from "../data/datasets.js";
 import { LipvaeError } from "../errors.js";
+import { removeStaleTemps } from "../io/atomic.js";
 import type { TensorInput } from "../io/safetensors.js";
 import { type Phase, type TrainState, CHECKPOINT_FILE, checkpointPath, readCheckpoint, writeCheckpoint } from "./checkpoint.js";
 import type { ModelConfig } from "./config.js";
-import { type EpochRecord, saveModel } from "./store.js";
+import { type EpochRecord, MODEL_JSON, MODEL_WEIGHTS, saveModel, sha256 } from "./store.js";
 import { type EffectiveWeights, VAE, normalNoise } from "./vae.js";
 
 export { CHECKPOINT_FILE };
@@ -66,7 +68,11 @@ export type TrainEvent =
   /** After each validation chunk: done of total validation images evaluated. */
   | { type: "validation"; phase: Phase; epoch: number; done: number; total: number }
   | { type: "epoch"; record: EpochRecord; best: boolean; converged: boolean }
-  | { type: "interrupted"; checkpoint: string };
+  | { type: "interrupted"; checkpoint: string }
+  /** Temporary files of killed earlier runs, removed when the run directory was opened. */
+  | { type: "cleaned"; files: string[]; bytes: number }
+  /** On resume: model.json and the weights did not match (killed between their writes); rewritten from the checkpoint. */
+  | { type: "repaired"; dir: string };
 
 export interface TrainRequest {
   config: ModelConfig;
@@ -82,6 +88,8 @@ export interface TrainRequest {
    * middle of a validation (which the resumed run then does again from its start).
    */
   control?: { stop: boolean };
+  /** Check every op's output for NaN/infinity and name the first op that made one (slower). */
+  detectAnomaly?: boolean;
 }
 
 export interface TrainResult {
@@ -130,6 +138,25 @@ export class Trainer {
     // Up front, so that a checkpoint can be written at any moment, even before
     // the first model save.
     mkdirSync(req.outDir, { recursive: true });
+    // A kill -9 inside a save leaves its temporary file (tens of MB) behind.
+    const stale = removeStaleTemps(req.outDir);
+    if (stale.removed.length > 0) req.onEvent?.({ type: "cleaned", files: stale.removed, bytes: stale.bytes });
+    if (req.resume) this.repairModelFiles();
+  }
+
+  /**
+   * A kill between the two writes of a model save leaves new weights beside the
+   * old model.json (or no model.json): rewrite both from the checkpoint's best
+   * parameters, which the resumed run would otherwise only replace an epoch later.
+   */
+  private repairModelFiles(): void {
+    const dir = this.req.outDir;
+    if (!this.bestParams || modelFilesAgree(dir)) return;
+    const current = this.vae.parameters().map((p) => Float32Array.from(p.data));
+    this.restoreBest();
+    this.saveBestModel(this.itersFor(this.state.phase));
+    this.vae.parameters().forEach((p, i) => p.data.set(current[i]));
+    this.req.onEvent?.({ type: "repaired", dir });
   }
 
   private itersFor(phase: Phase): number {
@@ -200,9 +227,10 @@ export class Trainer {
           st.epochSeconds = 0;
         }
         const t0 = performance.now();
-        const loss = this.step(st.batchPos, iters);
+        const where = `${st.phase} epoch ${st.epoch + 1}, batch ${st.batchPos + 1}`;
+        const loss = this.step(st.batchPos, iters, where);
         st.epochSeconds += (performance.now() - t0) / 1000;
-        if (!Number.isFinite(loss)) throw this.diverged(`the training loss became ${loss} in ${st.phase} epoch ${st.epoch + 1}, batch ${st.batchPos + 1}`);
+        if (!Number.isFinite(loss)) throw this.diverged(`the training loss became ${loss} in ${where}`, true);
         st.epochLossSum += loss;
         st.epochBatches += 1;
         st.batchPos += 1;
@@ -246,7 +274,7 @@ export class Trainer {
   }
 
   /** The error that ends a diverged run; the model directory keeps the last good model, if any. */
-  private diverged(what: string): LipvaeError {
+  private diverged(what: string, inStep = false): LipvaeError {
     const st = this.state;
     const flag = st.phase === "train" ? "--lr" : "--finetune-lr";
     const lr = st.phase === "train" ? this.req.settings.lr : this.req.settings.finetuneLr;
@@ -255,25 +283,47 @@ export class Trainer {
     const kept = last ? `the best model before it (${last.phase} phase) remains in ${this.req.outDir}` : "no model was saved";
     // A new run in a directory with a checkpoint needs --overwrite; say so now rather than after the next attempt.
     const again = existsSync(checkpointPath(this.req.outDir)) ? "start again with --overwrite" : "start again";
-    return new LipvaeError(`training diverged: ${what}; lower ${flag} (it is ${lr.toExponential()}) and ${again}; ${kept}`);
+    const anomaly = inStep && !this.req.detectAnomaly ? " (--detect-anomaly names the op that made the first non-finite value)" : "";
+    return new LipvaeError(`training diverged: ${what}${anomaly}; lower ${flag} (it is ${lr.toExponential()}) and ${again}; ${kept}`);
   }
 
-  /** One optimisation step on batch b of the current permutation; returns the loss. */
-  private step(b: number, iters: number): number {
+  /**
+   * One optimisation step on batch b of the current permutation; returns the
+   * loss. A non-finite gradient stops the run before the update, so the
+   * parameters (and the last checkpoint) stay finite.
+   */
+  private step(b: number, iters: number, where: string): number {
     const s = this.req.settings;
     const perm = this.permutation!;
     const start = b * s.batchSize;
     const size = Math.min(s.batchSize, this.train.count - start);
-    return tidy(() => {
+    testPoison(this.vae, "weight");
+    const run = () => tidy(() => {
       const x = gatherRows(this.train.images, perm, start, size);
       const noise = normalNoise(size, this.vae.config.latentDim, this.rngNoise);
       const w = this.vae.effectiveWeights(iters);
       const { loss } = this.vae.elbo(x, noise, w);
-      const params = this.vae.parameters();
-      const grads = grad(loss, params);
-      this.adam.step(grads);
-      return loss.item();
+      const named = this.vae.namedParameters();
+      const grads = grad(loss, named.map(([, p]) => p));
+      testPoison(grads, "grad");
+      const value = loss.item();
+      // A NaN loss has NaN gradients: report the loss, the cause users look for first.
+      if (Number.isFinite(value)) {
+        grads.forEach((g, i) => {
+          const bad = firstNonFinite(g);
+          if (bad !== null) throw this.diverged(`the gradient of ${named[i][0]} holds ${bad} in ${where}`, true);
+        });
+        this.adam.step(grads);
+      }
+      return value;
     });
+    if (!this.req.detectAnomaly) return run();
+    try {
+      return detectAnomaly(run);
+    } catch (err) {
+      if (err instanceof NonFiniteError) throw this.diverged(`${err.message} in ${where}`);
+      throw err;
+    }
   }
 
   /**
@@ -405,6 +455,35 @@ export class Trainer {
     this.rngVal.setState(st.rng.validation);
     this.state = st;
   }
+}
+
+/** Whether dir's model.json names the hash of the weights beside it (nothing to repair when neither exists). */
+function modelFilesAgree(dir: string): boolean {
+  const json = path.join(dir, MODEL_JSON), weights = path.join(dir, MODEL_WEIGHTS);
+  if (!existsSync(json) && !existsSync(weights)) return true;
+  try {
+    return JSON.parse(readFileSync(json, "utf8")).parameters.sha256 === sha256(readFileSync(weights));
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Tests only: LIPVAE_TEST_POISON=<target>@<n> with target weight-nan,
+ * weight-huge or grad-nan puts a NaN (or 1e38) into the first element of the
+ * first weight (or its gradient) at this process's n-th step, to test the
+ * fault handling without waiting for a real divergence.
+ */
+let poisonSteps = 0;
+function testPoison(where: VAE | Tensor[], kind: "weight" | "grad"): void {
+  const spec = process.env.LIPVAE_TEST_POISON;
+  if (!spec) return;
+  const [target, at] = spec.split("@");
+  if (kind === "weight" && ++poisonSteps !== Number(at)) return;
+  if (kind === "grad" && poisonSteps !== Number(at)) return;
+  if (!target.startsWith(kind)) return;
+  const t = Array.isArray(where) ? where[0] : where.parameters()[0];
+  t.data[0] = target === "weight-huge" ? 1e38 : NaN;
 }
 
 /** Validation images per forward pass (part of the result: the noise is drawn per chunk). */
