@@ -12,7 +12,7 @@ import path from "node:path";
 import { ATOMIC_TEMP, removeStaleTemps, writeAll, writeAtomicWith, writeFileAtomic } from "../src/io/atomic.js";
 import { loadModel } from "../src/model/store.js";
 import { expectLipvaeError } from "./io-util.js";
-import { TINY, lipvae, tinyTrainer } from "./crash-util.js";
+import { TINY, lipvae, tinyTrainer, withFlags } from "./crash-util.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "lipvae-crash-files-"));
 test.after(() => rmSync(root, { recursive: true, force: true }));
@@ -108,7 +108,7 @@ test("model files torn between their two writes: resuming rewrites them from the
   const good = readFileSync(path.join(dir, "model.safetensors"));
   // New weights (another run's), old model.json: what a kill between the two writes of a save leaves.
   const other = newDir();
-  assert.is((await lipvae(["train", ...TINY, "--out", other, "--seed", "7", "--epochs", "1", "--no-finetune"])).status, 0);
+  assert.is((await lipvae(["train", ...withFlags(TINY, ["--out", other, "--seed", "7", "--epochs", "1", "--no-finetune"])])).status, 0);
   writeFileSync(path.join(dir, "model.safetensors"), readFileSync(path.join(other, "model.safetensors")));
   expectLipvaeError(() => loadModel(dir), "does not match the hash");
   const events: string[] = [];

@@ -24,7 +24,7 @@ const live = () => engine().arena.stats().liveBytes;
 
 let vae: VAE;
 
-test("training: arena bytes in use are the same at the end of every epoch of a phase", async () => {
+test("training: arena bytes in use never grow from one epoch of a phase to the next", async () => {
   const perEpoch: Record<string, number[]> = { train: [], finetune: [] };
   const trainer = tinyTrainer(path.join(root, "run"), { onEvent: (e) => { if (e.type === "epoch") perEpoch[e.record.phase].push(live()); } },
     ["--epochs", "4", "--finetune-epochs", "3"]);
@@ -34,7 +34,10 @@ test("training: arena bytes in use are the same at the end of every epoch of a p
   for (const phase of ["train", "finetune"]) {
     const bytes = perEpoch[phase];
     assert.ok(bytes[0] > 0);
-    assert.equal(bytes, bytes.map(() => bytes[0]), `${phase}: ${bytes.join(", ")} bytes`);
+    // No growth: no epoch ends holding more than the first did. (The last may hold a
+    // little less: which kernel calls split across threads, and so which workspaces
+    // exist, depends on when the worker threads come up.)
+    assert.ok(bytes.every((b) => b <= bytes[0]), `${phase}: ${bytes.join(", ")} bytes`);
   }
 });
 

@@ -9,6 +9,17 @@ import { type TrainRequest, Trainer } from "../src/model/train.js";
 export const TINY = ["--train-limit", "256", "--hidden", "16,16", "--latent-dim", "3", "--epochs", "2", "--finetune-epochs", "1",
   "--k-finetune", "4", "--batch-size", "64", "--validation-limit", "128", "--lr", "3e-3"];
 
+/**
+ * `base` flags with `extra` appended, where a flag in `extra` replaces the same flag's
+ * value in `base` (lipvae refuses a flag given twice). Every flag in `base` takes a value.
+ */
+export function withFlags(base: string[], extra: string[]): string[] {
+  const given = new Set(extra.filter((arg) => arg.startsWith("--")));
+  const kept: string[] = [];
+  for (let i = 0; i < base.length; i += 2) if (!given.has(base[i])) kept.push(base[i], base[i + 1]);
+  return [...kept, ...extra];
+}
+
 export interface Run { status: number | null; stdout: string; stderr: string }
 
 /** `lipvae ...args` through main() in this process, its output captured. */
@@ -31,7 +42,7 @@ export async function lipvae(args: string[]): Promise<Run> {
 
 /** A Trainer for `lipvae train ...TINY ...extraFlags --out dir` (the same run the CLI would make). */
 export function tinyTrainer(dir: string, opts: Partial<Pick<TrainRequest, "resume" | "onEvent" | "control" | "detectAnomaly">> = {}, extraFlags: string[] = []): Trainer {
-  const { values } = parseTrainFlags([...TINY, ...extraFlags]);
+  const { values } = parseTrainFlags(withFlags(TINY, extraFlags));
   const config = buildConfig(values);
   const settings = buildSettings(values, config);
   const dataset = loadDataset("mnist", { limit: 256 });

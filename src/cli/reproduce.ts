@@ -5,9 +5,9 @@
 
 import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
-import { integer } from "./args.js";
+import { integer, parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
 import { Progress, formatDuration } from "./progress.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { FIGURE_IDS, type FigureId } from "../reproduce/models.js";
@@ -47,20 +47,17 @@ Examples: docs/reproduce.md (Slurm job array, GNU parallel).`;
 
 interface RunSettings { scale: ScaleName; only: FigureId[]; seed: number }
 
+const OPTIONS = {
+  scale: { type: "string" }, only: { type: "string" }, out: { type: "string" }, seed: { type: "string" },
+  plan: { type: "boolean" }, json: { type: "boolean" }, shard: { type: "string" }, job: { type: "string" }, report: { type: "string" },
+} as const;
+
 export const reproduceCommand: Command = {
   name: "reproduce",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        scale: { type: "string" }, only: { type: "string" }, out: { type: "string" }, seed: { type: "string" },
-        plan: { type: "boolean" }, json: { type: "boolean" }, shard: { type: "string" }, job: { type: "string" }, report: { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}'`);
+    const { values } = parseFlags(argv, OPTIONS);
     if (values.json && !values.plan) throw new UsageError("--json goes with --plan");
     if ([values.plan, values.shard !== undefined, values.job !== undefined, values.report !== undefined].filter(Boolean).length > 1) {
       throw new UsageError("give at most one of --plan, --shard, --job and --report");
@@ -94,6 +91,7 @@ export const reproduceCommand: Command = {
       jobs = plan.jobs.filter((j) => j.model.id === values.job);
       if (jobs.length === 0) throw new UsageError(`--job ${values.job} is not a job of this plan; \`lipvae reproduce --plan\` lists them (${plan.jobs.map((j) => j.model.id).join(", ")})`);
     }
+    checkOutputDir(values.out === undefined ? "--out (default)" : "--out", out);
     mkdirSync(out, { recursive: true });
     writeJsonAtomic(path.join(out, RUN_FILE), settings);
     if (!(await runJobs(out, plan, jobs))) return 130;

@@ -62,7 +62,14 @@ function userError(err: unknown, target: string): unknown {
     EROFS: "the file system is read-only; choose another folder",
     ENOENT: "its folder does not exist; create it or choose another path",
   };
-  return new LipvaeError(`cannot write ${target}: ${why[code] ?? (err as Error).message.replace(/\s+/g, " ")} (${code})`);
+  return new FileWriteError(`cannot write ${target}: ${why[code] ?? (err as Error).message.replace(/\s+/g, " ")} (${code})`, code);
+}
+
+/** A failed write, told as one line naming the user's file; `code` keeps the system's (EROFS, ENOSPC, ...). */
+export class FileWriteError extends LipvaeError {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
 }
 
 /**
