@@ -49,7 +49,7 @@ export function parseJsonWithin(text: string, source: string, limits: JsonLimits
   try {
     return JSON.parse(text);
   } catch (err) {
-    const why = err instanceof Error ? err.message : String(err);
+    const why = oneLine(err instanceof Error ? err.message : String(err)); // V8 quotes the text, newlines included
     throw new LipvaeError(`${source} is not valid JSON (${why})${advice ? `; ${advice}` : ""}`);
   }
 }
@@ -63,4 +63,9 @@ export function showJson(value: unknown, max = 80): string {
     text = Array.isArray(value) ? "an array" : typeof value; // a cycle or a stack overflow: say what it is instead
   }
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
+}
+
+/** text with line breaks and other control characters escaped as in JSON, so that an error quoting input stays one line. */
+export function oneLine(text: string): string {
+  return text.replace(/[\u0000-\u001f\u2028\u2029]/g, (ch) => JSON.stringify(ch).slice(1, -1));
 }

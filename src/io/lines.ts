@@ -13,7 +13,7 @@ export type InputLine =
 const NEWLINE = 0x0a;
 
 /** Numbered lines of `input` (a trailing "\r" is dropped, for CRLF files); a final newline does not start another line. */
-export async function* readLines(input: AsyncIterable<Uint8Array | string>, maxBytes: number): AsyncGenerator<InputLine> {
+export async function* readLines(input: AsyncIterable<Uint8Array | string> | Iterable<Uint8Array | string>, maxBytes: number): AsyncGenerator<InputLine> {
   const decoder = new TextDecoder("utf-8", { fatal: true });
   let parts: Uint8Array[] = [];
   let length = 0;

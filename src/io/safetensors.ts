@@ -8,7 +8,7 @@
 import { endianness } from "node:os";
 import { LipvaeError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
-import { parseJsonWithin, showJson } from "./json-guard.js";
+import { oneLine, parseJsonWithin, showJson } from "./json-guard.js";
 import { readBytes } from "./idx.js";
 
 export type Dtype = "F64" | "F32" | "I64" | "I32" | "U8";
@@ -137,7 +137,7 @@ function parseEntry(name: string, raw: unknown, fail: (msg: string) => never): H
 export function decodeSafetensors(bytes: Uint8Array, source = "safetensors data"): SafetensorsContent {
   assertLittleEndian();
   const fail = (msg: string): never => {
-    throw new LipvaeError(`${source}: ${msg}`);
+    throw new LipvaeError(`${source}: ${oneLine(msg)}`); // tensor names come from the file
   };
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated or not a safetensors file)`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);

@@ -81,9 +81,14 @@ export function checkpointDigest(tensors: Record<string, TensorInput>, state: st
   return hash.digest("hex");
 }
 
-export function writeCheckpoint(file: string, state: TrainState, config: ModelConfig, tensors: Record<string, TensorInput>): void {
+/** A checkpoint's bytes: the tensors, the state and config as JSON, and the digest of all three. */
+export function encodeCheckpoint(state: TrainState, config: ModelConfig, tensors: Record<string, TensorInput>): Uint8Array {
   const metadata = { state: JSON.stringify(state), config: JSON.stringify(config) };
-  writeFileAtomic(file, encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: checkpointDigest(tensors, metadata.state, metadata.config) }));
+  return encodeSafetensors(tensors, { ...metadata, [HASH_KEY]: checkpointDigest(tensors, metadata.state, metadata.config) });
+}
+
+export function writeCheckpoint(file: string, state: TrainState, config: ModelConfig, tensors: Record<string, TensorInput>): void {
+  writeFileAtomic(file, encodeCheckpoint(state, config, tensors));
 }
 
 const STATE_JSON_LIMITS = { maxDepth: 32, maxLength: 64 * 1024 * 1024 };
@@ -107,10 +112,15 @@ function badStateField(st: Record<string, unknown>): string | null {
 export function readCheckpoint(dir: string): Checkpoint {
   const file = checkpointPath(dir);
   if (!existsSync(file)) throw new LipvaeError(`--resume: no checkpoint at ${file}; start without --resume`);
+  return parseCheckpoint(readBytes(file), file);
+}
+
+/** Checks and decodes a checkpoint's bytes; `file` names it in every error. */
+export function parseCheckpoint(bytes: Uint8Array, file: string): Checkpoint {
   const damaged = (what: string): never => {
     throw new LipvaeError(`${file}: the checkpoint is damaged (${what}); it cannot be resumed: start a new run with --overwrite`);
   };
-  const { tensors, metadata } = decodeSafetensors(readBytes(file), file);
+  const { tensors, metadata } = decodeSafetensors(bytes, file);
   const keys = Object.keys(metadata);
   const unknown = keys.filter((k) => k !== HASH_KEY && !METADATA_KEYS.includes(k));
   if (unknown.length > 0 || !METADATA_KEYS.every((k) => k in metadata)) {

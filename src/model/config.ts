@@ -3,6 +3,7 @@
 // 'Architecture' and 'Constants at a glance').
 
 import { LipvaeError } from "../errors.js";
+import { oneLine } from "../io/json-guard.js";
 
 /** How the encoder's standard deviation is produced. */
 export type SigmaConfig =
@@ -100,7 +101,7 @@ const shown = (v: unknown): string => (typeof v === "string" ? `'${v}'` : Array.
  */
 export function validateConfig(raw: unknown, where = "invalid model configuration"): ModelConfig {
   const fail = (msg: string): never => {
-    throw new LipvaeError(`${where}: ${msg}`);
+    throw new LipvaeError(`${where}: ${oneLine(msg)}`); // values shown come from a file
   };
   if (!isObject(raw)) return fail(`the configuration must be an object (got ${shown(raw)})`);
   const cfg = raw as unknown as ModelConfig;

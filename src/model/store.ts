@@ -194,15 +194,11 @@ export function readModelMeta(jsonPath: string): ModelMeta {
   return parseModelMeta(text, jsonPath);
 }
 
-/** Reads and checks a model directory. */
-export function loadModel(dir: string): LoadedModel {
-  const jsonPath = path.join(dir, MODEL_JSON);
-  if (!existsSync(dir)) throw new LipvaeError(`model directory ${dir} does not exist; train one with \`lipvae train --out ${dir}\``);
-  if (!existsSync(jsonPath)) throw new LipvaeError(`${jsonPath} is missing: ${dir} is not a lipvae model directory`);
-  const meta = readModelMeta(jsonPath);
-  const weightsPath = path.join(dir, meta.parameters.file);
-  if (!existsSync(weightsPath)) throw new LipvaeError(`${weightsPath} is missing; the model directory is incomplete`);
-  const bytes = readFileSync(weightsPath);
+/**
+ * The model that checked model.json metadata and its parameter file's bytes
+ * describe: the hash, the sizes (before allocating) and every tensor checked.
+ */
+export function buildModel(meta: ModelMeta, bytes: Uint8Array, jsonPath: string, weightsPath: string): VAE {
   if (sha256(bytes) !== meta.parameters.sha256) {
     throw new LipvaeError(`${weightsPath} does not match the hash recorded in ${MODEL_JSON} (parameters.sha256: an interrupted save or an edited file); retrain or restore the directory`);
   }
@@ -213,5 +209,17 @@ export function loadModel(dir: string): LoadedModel {
   }
   const vae = new VAE(meta.config, meta.seed, { initialise: false });
   loadParameters(vae, bytes, weightsPath);
+  return vae;
+}
+
+/** Reads and checks a model directory. */
+export function loadModel(dir: string): LoadedModel {
+  const jsonPath = path.join(dir, MODEL_JSON);
+  if (!existsSync(dir)) throw new LipvaeError(`model directory ${dir} does not exist; train one with \`lipvae train --out ${dir}\``);
+  if (!existsSync(jsonPath)) throw new LipvaeError(`${jsonPath} is missing: ${dir} is not a lipvae model directory`);
+  const meta = readModelMeta(jsonPath);
+  const weightsPath = path.join(dir, meta.parameters.file);
+  if (!existsSync(weightsPath)) throw new LipvaeError(`${weightsPath} is missing; the model directory is incomplete`);
+  const vae = buildModel(meta, readFileSync(weightsPath), jsonPath, weightsPath);
   return { vae, meta, dir };
 }
