@@ -262,17 +262,21 @@ function safetensorsTarget(): FuzzTarget {
 
 // ---------------------------------------------------------------- model directories
 
-const SMALL_CONFIG: ModelConfig = { ...PAPER_DEFAULTS, inputDim: 6, hidden: [4], latentDim: 2 };
+export const SMALL_CONFIG: ModelConfig = { ...PAPER_DEFAULTS, inputDim: 6, hidden: [4], latentDim: 2 };
 
-/** A saved small model: its model.json text and parameter bytes. */
-function smallModel(root: string): { json: string; weights: Uint8Array } {
-  const dir = path.join(root, "valid");
-  const vae = new VAE(SMALL_CONFIG, 7);
-  saveModel(dir, vae, {
+/** Saves a small untrained model (SMALL_CONFIG unless given another config) in dir. */
+export function saveSmallModel(dir: string, config: ModelConfig = SMALL_CONFIG): void {
+  saveModel(dir, new VAE(config, 7), {
     seed: 7, bjorckIters: 3,
     dataset: { name: "mnist", fingerprint: "f".repeat(64), official: true, trainLimit: null },
     training: { phase: "train", settings: {}, history: [], bestValLoss: null, stoppedBecause: "fuzz fixture" },
   });
+}
+
+/** A saved small model: its model.json text and parameter bytes. */
+function smallModel(root: string): { json: string; weights: Uint8Array } {
+  const dir = path.join(root, "valid");
+  saveSmallModel(dir);
   return { json: readFileSync(path.join(dir, MODEL_JSON), "utf8"), weights: readFileSync(path.join(dir, MODEL_WEIGHTS)) };
 }
 
@@ -375,7 +379,7 @@ function modelTarget(): FuzzTarget {
 
 // ---------------------------------------------------------------- checkpoints
 
-function checkpointFixture(): { state: TrainState; tensors: Record<string, { shape: number[]; data: Float32Array | Int32Array }> } {
+export function checkpointFixture(): { state: TrainState; tensors: Record<string, { shape: number[]; data: Float32Array | Int32Array }> } {
   const vae = new VAE(SMALL_CONFIG, 3);
   const tensors: Record<string, { shape: number[]; data: Float32Array | Int32Array }> = {};
   for (const [name, t] of vae.namedParameters()) {
@@ -424,9 +428,9 @@ function checkpointTarget(): FuzzTarget {
         // A consistent hand edit (the hash recomputed): a state or config field replaced or deleted.
         const stateFields = [...Object.keys(state), "rng.shuffle", "settings.lr"];
         check(fc.tuple(fc.constantFrom(...stateFields), fieldValue), runs(200, scale), seed + 2, ([field, value]) =>
-          load(encodeCheckpoint(edit(state, field.split("."), value) as TrainState, SMALL_CONFIG, tensors)));
+          load(encodeCheckpoint((edit(state, field.split("."), value) ?? null) as TrainState, SMALL_CONFIG, tensors)));
         check(fc.tuple(fc.constantFrom(...META_FIELDS.filter((f) => f[0] === "config").map((f) => f.slice(1))), fieldValue), runs(200, scale), seed + 3, ([at, value]) =>
-          load(encodeCheckpoint(state, edit(SMALL_CONFIG, at, value) as ModelConfig, tensors)));
+          load(encodeCheckpoint(state, (edit(SMALL_CONFIG, at, value) ?? null) as ModelConfig, tensors)));
         return c.count;
       } finally {
         rmSync(dir, { recursive: true, force: true });
