@@ -66,6 +66,14 @@ test("10^4 lines: every line answered in order with its number; bad lines (blank
   assert.match(run.stderr, new RegExp(`^lipvae bounds: ${bad} invalid queries\\n$`));
 });
 
+test("a line that is not UTF-8 gets an error answer with its number; the next line is answered", () => {
+  const input = Buffer.concat([Buffer.from([0xff, 0xfe, 0x7b, 0x0a]), Buffer.from(JSON.stringify(query(2)) + "\n")]);
+  const run = spawnSync(process.execPath, [BIN, "bounds", "--jsonl"], { input, encoding: "utf8", timeout: 60_000 });
+  const answers = run.stdout.trim().split("\n").map((l) => JSON.parse(l));
+  assert.equal(answers[0], { id: null, line: 1, error: "line 1: line is not valid UTF-8" });
+  assert.equal(answers[1], answerQuery(query(2)));
+});
+
 test("| head -1: the reader going away ends the run quietly, no EPIPE trace", () => {
   const file = path.join(dir, "many.jsonl");
   writeFileSync(file, Array.from({ length: 20_000 }, (_, i) => JSON.stringify(query(i))).join("\n"));
