@@ -136,6 +136,16 @@ function truncations(bytes: Uint8Array, each: (cut: Uint8Array) => void): void {
   for (let n = 0; n < bytes.length; n++) each(bytes.subarray(0, n));
 }
 
+/** fn run in a fresh temporary directory, removed afterwards. */
+function inTempDir<T>(prefix: string, fn: (dir: string) => T): T {
+  const dir = mkdtempSync(path.join(tmpdir(), prefix));
+  try {
+    return fn(dir);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const runs = (base: number, scale: number) => Math.max(1, Math.round(base * scale));
 
 /** fast-check's report (seed, counterexample) with the failing case's own message first. */
@@ -318,8 +328,7 @@ function modelTarget(): FuzzTarget {
   return {
     parser,
     async run(scale, seed) {
-      const root = mkdtempSync(path.join(tmpdir(), "lipvae-fuzz-model-"));
-      try {
+      return inTempDir("lipvae-fuzz-model-", (root) => {
         const { json, weights } = smallModel(root);
         const meta = JSON.parse(json);
         const dir = path.join(root, "case");
@@ -370,9 +379,7 @@ function modelTarget(): FuzzTarget {
             vae.namedParameters().length === Object.keys(decodeSafetensors(weights).tensors).length ? null : "wrong parameter count");
         });
         return c.count;
-      } finally {
-        rmSync(root, { recursive: true, force: true });
-      }
+      });
     },
   };
 }
@@ -402,8 +409,7 @@ function checkpointTarget(): FuzzTarget {
   return {
     parser,
     async run(scale, seed) {
-      const dir = mkdtempSync(path.join(tmpdir(), "lipvae-fuzz-checkpoint-"));
-      try {
+      return inTempDir("lipvae-fuzz-checkpoint-", (dir) => {
         const file = checkpointPath(dir);
         const { state, tensors } = checkpointFixture();
         const valid = encodeCheckpoint(state, SMALL_CONFIG, tensors);
@@ -432,9 +438,7 @@ function checkpointTarget(): FuzzTarget {
         check(fc.tuple(fc.constantFrom(...META_FIELDS.filter((f) => f[0] === "config").map((f) => f.slice(1))), fieldValue), runs(200, scale), seed + 3, ([at, value]) =>
           load(encodeCheckpoint(state, (edit(SMALL_CONFIG, at, value) ?? null) as ModelConfig, tensors)));
         return c.count;
-      } finally {
-        rmSync(dir, { recursive: true, force: true });
-      }
+      });
     },
   };
 }
