@@ -35,6 +35,7 @@ const CASES: { name: string; edit: (m: Record<string, unknown>) => unknown; says
   { name: "bjorckIters -5", edit: (m) => ({ ...m, bjorckIters: -5 }), says: ["bjorckIters", "-5"] },
   { name: "bjorckIters 2.5", edit: (m) => ({ ...m, bjorckIters: 2.5 }), says: ["bjorckIters", "2.5"] },
   { name: 'bjorckIters "3"', edit: (m) => ({ ...m, bjorckIters: "3" }), says: ["bjorckIters", '"3"'] },
+  { name: "bjorckIters 0 for a Lipschitz model", edit: (m) => ({ ...m, bjorckIters: 0 }), says: ["bjorckIters", ">= 1 for a lipschitz model"] },
   { name: "formatVersion 0", edit: (m) => ({ ...m, formatVersion: 0 }), says: ["formatVersion", "0"] },
   { name: 'formatVersion "abc"', edit: (m) => ({ ...m, formatVersion: "abc" }), says: ["formatVersion", '"abc"'] },
   { name: "a newer formatVersion", edit: (m) => ({ ...m, formatVersion: MODEL_FORMAT_VERSION + 1 }), says: ["newer lipvae", "upgrade"] },
@@ -99,7 +100,7 @@ test("all five model commands refuse a bad model.json with one line naming the f
     assert.is(run.status, 2, `${command}: ${run.stderr}`);
     const lines = run.stderr.trim().split("\n");
     assert.is(lines.length, 1, `${command} printed ${run.stderr}`);
-    assert.match(lines[0], new RegExp(`^lipvae ${command}: .*model\\.json: bjorckIters must be a whole number >= 1 \\(got "3"\\)`));
+    assert.match(lines[0], new RegExp(`^lipvae ${command}: .*model\\.json: bjorckIters must be a whole number >= 1 for a lipschitz model \\(got "3"\\)`));
   }
 });
 

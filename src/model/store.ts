@@ -162,9 +162,11 @@ export function validateModelMeta(raw: unknown, jsonPath: string): ModelMeta {
   if (typeof params.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(params.sha256)) {
     fail(`parameters.sha256 must be 64 hexadecimal digits (got ${showJson(params.sha256)})`);
   }
+  // A standard model has no Björck layers and records 0 iterations; a Lipschitz one needs at least 1.
   const iters = raw.bjorckIters;
-  if (typeof iters !== "number" || !Number.isSafeInteger(iters) || iters < 1) {
-    fail(`bjorckIters must be a whole number >= 1 (got ${showJson(iters)})`);
+  const least = (raw.config as ModelConfig).kind === "lipschitz" ? 1 : 0;
+  if (typeof iters !== "number" || !Number.isSafeInteger(iters) || iters < least) {
+    fail(`bjorckIters must be a whole number >= ${least} for a ${(raw.config as ModelConfig).kind} model (got ${showJson(iters)})`);
   }
   if (typeof raw.seed !== "number" || !Number.isSafeInteger(raw.seed)) fail(`seed must be a whole number (got ${showJson(raw.seed)})`);
   const dataset = raw.dataset;
