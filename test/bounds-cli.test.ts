@@ -40,19 +40,23 @@ test("bounds --jsonl answers every line in order, errors in place, exit status 1
   const run = lipvae(["bounds", "--jsonl"], lines.join("\n") + "\n");
   assert.is(run.status, 1, run.stderr);
   const answers = run.stdout.trim().split("\n").map((line) => JSON.parse(line));
-  assert.is(answers.length, 7, "one answer per non-blank line");
+  assert.is(answers.length, 8, "one answer per input line, blank ones included");
   assert.equal(answers[0], answerQuery(VALID[0]));
   assert.equal(answers[1].id, "two");
+  assert.is(answers[1].line, 2);
   assert.match(answers[1].error, /a must be > 0/);
   assert.equal(answers[2], answerQuery(VALID[1]));
-  assert.is(answers[3].id, null);
-  assert.match(answers[3].error, /not valid JSON/);
-  assert.is(answers[4].id, 3);
-  assert.match(answers[4].error, /eps must be in \(0, 1\)/);
-  assert.equal(answers[5], answerQuery(VALID[2]));
-  assert.is(answers[6].id, null);
-  assert.match(answers[6].error, /missing field 'id'/);
-  assert.match(run.stderr, /4 invalid queries/);
+  assert.equal([answers[3].id, answers[3].line], [null, 4]);
+  assert.match(answers[3].error, /blank line/);
+  assert.equal([answers[4].id, answers[4].line], [null, 5]);
+  assert.match(answers[4].error, /line 5 is not valid JSON/);
+  assert.is(answers[5].id, 3);
+  assert.match(answers[5].error, /eps must be in \(0, 1\)/);
+  assert.equal(answers[6], answerQuery(VALID[2]));
+  assert.is(answers[7].id, null);
+  assert.is(answers[7].line, 8);
+  assert.match(answers[7].error, /missing field 'id'/);
+  assert.match(run.stderr, /5 invalid queries/);
 });
 
 test("bounds --jsonl with only valid queries exits 0; empty input gives no output", () => {

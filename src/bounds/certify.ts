@@ -3,7 +3,7 @@
 // and measured constants. Pure: constants and σ statistics in, numbers out.
 
 import type { ModelConfig } from "../model/config.js";
-import { fixedSigmaVector } from "../model/config.js";
+import { requireFixedSigma } from "../model/config.js";
 import { paperLemma2, paperTheorem3 } from "./paper.js";
 import { summariseFixedSigma, tightLemma2, tightTheorem3 } from "./tight.js";
 import { SIGMOID_SIGMA_CAP, type MarginBound } from "./types.js";
@@ -74,7 +74,7 @@ function allFour(cfg: ModelConfig, measured: Constants, bound: (form: Form, k: C
 
 /** The global certificates of a fixed-σ model (Theorem 3): the same for every input. */
 export function certifyFixedSigma(cfg: ModelConfig, measured: Constants, opts: CertifyOptions): InputCertificate {
-  const gamma = Array.from(fixedSigmaVector(cfg)!);
+  const gamma = Array.from(requireFixedSigma(cfg, "Theorem 3 (a fixed-σ certificate)"));
   const stats = summariseFixedSigma(gamma);
   const dz = cfg.latentDim, { r, eps } = opts;
   const thm = (form: Form, k: Constants): MarginBound => {

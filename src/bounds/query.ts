@@ -8,6 +8,7 @@
 //           lemma2, theorem3 → {"id", "m1", "m2", "margin"}; invalid → {"id", "error"}.
 // Fields that a bound does not use are rejected rather than ignored, so a
 // query never silently certifies something other than what was asked.
+import { parseJsonWithin, showJson, type JsonLimits } from "../io/json-guard.js";
 import { paperLemma2, paperTheorem1, paperTheorem3 } from "./paper.js";
 import { summariseFixedSigma, tightLemma2, tightTheorem1, tightTheorem3 } from "./tight.js";
 import {
@@ -34,7 +35,14 @@ export type Query =
 export type Answer =
   | ({ id: QueryId } & ProbabilityBound)
   | ({ id: QueryId } & MarginBound)
-  | { id: QueryId; error: string };
+  /** line: the input line's number, when the query came from a line of `bounds --jsonl`. */
+  | { id: QueryId; line?: number; error: string };
+
+/**
+ * Limits on one `bounds --jsonl` line: a query nests 2 deep (an object holding
+ * the sigma array) and a theorem3 sigma of 10^5 entries fits in 4 MB.
+ */
+export const QUERY_LINE_LIMITS: JsonLimits = { maxDepth: 16, maxLength: 4 * 1024 * 1024 };
 
 export type Parsed = { ok: true; query: Query } | { ok: false; id: QueryId; error: string };
 
@@ -58,11 +66,8 @@ const RULES: Record<string, Rule> = {
   dz: { test: (v) => Number.isSafeInteger(v) && v >= 1, says: "must be a positive integer" },
 };
 
-function show(value: unknown): string {
-  if (typeof value === "number") return String(value);
-  const text = JSON.stringify(value);
-  return text === undefined ? String(value) : text;
-}
+// Never throws (a deeply nested value cannot be stringified) and stays short.
+const show = (value: unknown): string => showJson(value);
 
 function checkNumber(name: string, value: unknown, problems: string[]): number {
   if (typeof value !== "number") {
@@ -249,15 +254,21 @@ export function answerQuery(raw: unknown): Answer {
   return { id, ...result };
 }
 
-/** One line of `lipvae bounds --jsonl`: parses the JSON, then answerQuery. */
-export function answerLine(line: string): Answer {
+/**
+ * One line of `lipvae bounds --jsonl`: parses the JSON (within QUERY_LINE_LIMITS),
+ * then answerQuery. An error answer carries the line's number when given.
+ */
+export function answerLine(line: string, lineNumber?: number): Answer {
+  const at = (answer: Answer): Answer =>
+    lineNumber === undefined || !isError(answer) ? answer : { id: answer.id, line: lineNumber, error: answer.error };
+  if (line.trim() === "") return at({ id: null, error: "blank line: expected one JSON query object per line" });
   let raw: unknown;
   try {
-    raw = JSON.parse(line);
+    raw = parseJsonWithin(line, lineNumber === undefined ? "query" : `line ${lineNumber}`, QUERY_LINE_LIMITS);
   } catch (err) {
-    return { id: null, error: `not valid JSON: ${err instanceof Error ? err.message : String(err)}` };
+    return at({ id: null, error: (err as Error).message });
   }
-  return answerQuery(raw);
+  return at(answerQuery(raw));
 }
 
 /** True when an answer is the error object. */

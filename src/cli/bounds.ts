@@ -2,11 +2,12 @@
 //   --jsonl       one JSON query per stdin line → one JSON answer per line
 //                 (src/bounds/query.ts has the contract); exit 1 if any was invalid.
 //   flags         the same fields as flags → a readable table.
-import { createInterface } from "node:readline";
 import type { Command } from "./command.js";
 import { UsageError } from "./command.js";
 import { type FlagOptions, parseFlags as parseCommandLine } from "./args.js";
 import type { Answer } from "../bounds/query.js";
+import { readLines } from "../io/lines.js";
+import { LineWriter } from "./line-writer.js";
 
 // The maths is loaded when a bounds command runs, not when any lipvae command starts.
 const loadQuery = () => import("../bounds/query.js");
@@ -25,8 +26,10 @@ usage:
            "sigmaNorm" (or, theorem3 only, "sigma": dz numbers), "delta" (theorem1),
            "sigmaCap" (theorem1, lemma2; optional: a number > 0, default 1, or null for no cap)}
   answer: theorem1 → {"id", "p1", "p2", "probability"}; lemma2, theorem3 → {"id", "m1", "m2", "margin"};
-          an invalid query → {"id", "error"}; the other lines are still answered and the exit status is 1.
-  Blank lines are skipped. Fields a bound does not use are an error.
+          an invalid query → {"id", "line", "error"} (line: its input line number, from 1); the
+          other lines are still answered and the exit status is 1.
+  Answer N is for input line N: a blank line gets an error answer too. Fields a bound does not
+  use are an error. Output stops quietly when the reader goes away (| head).
 
 options:
   --form paper|tight|both   paper: exactly the paper (Lemma 2 with 4‖σ‖²); tight: lipvae's valid,
@@ -69,14 +72,16 @@ export function formatTable(header: string[], rows: string[][]): string {
 }
 
 async function runJsonl(): Promise<number> {
-  const { answerLine, isError } = await loadQuery();
-  const lines = createInterface({ input: process.stdin, crlfDelay: Infinity });
+  const { answerLine, isError, QUERY_LINE_LIMITS } = await loadQuery();
+  const out = new LineWriter(process.stdout);
   let failed = 0;
-  for await (const line of lines) {
-    if (line.trim() === "") continue;
-    const answer = answerLine(line);
+  // Streams: one line in memory at a time, and no reading ahead of a blocked stdout.
+  for await (const line of readLines(process.stdin, QUERY_LINE_LIMITS.maxLength)) {
+    const answer: Answer = "text" in line
+      ? answerLine(line.text, line.number)
+      : { id: null, line: line.number, error: `line ${line.number}: ${line.problem}` };
     if (isError(answer)) failed++;
-    process.stdout.write(JSON.stringify(answer) + "\n");
+    if (!(await out.write(JSON.stringify(answer) + "\n"))) return failed > 0 ? 1 : 0; // the reader went away (| head)
   }
   if (failed > 0) console.error(`lipvae bounds: ${failed} invalid ${failed === 1 ? "query" : "queries"}`);
   return failed > 0 ? 1 : 0;

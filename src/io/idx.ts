@@ -4,7 +4,7 @@
 // gzipped or plain, and check every field so that a bad file fails here with
 // its path, rather than as garbage pixels later.
 import { readFileSync } from "node:fs";
-import { gunzipSync } from "node:zlib";
+import { constants as zlibConstants, gunzipSync } from "node:zlib";
 import { LipvaeError } from "../errors.js";
 
 export const IMAGES_MAGIC = 2051; // 0x00000803: unsigned bytes, 3 dimensions
@@ -40,15 +40,58 @@ export function isGzip(bytes: Uint8Array): boolean {
   return bytes.length >= 2 && bytes[0] === 0x1f && bytes[1] === 0x8b;
 }
 
-/** Decompresses gzip data; plain data is returned as is. */
-export function gunzipIfNeeded(bytes: Uint8Array, source: string): Uint8Array {
+/** Deflate expands at most 1032:1, so a gzip file of n bytes holds at most this many (plus slack for its header). */
+export function gzipCapacity(compressedBytes: number): number {
+  return 1032 * compressedBytes + 1024;
+}
+
+/**
+ * Decompresses gzip data; plain data is returned as is. The output may not
+ * exceed maxOutput bytes (default: what deflate can justify for this input),
+ * so a corrupt or hostile file cannot make us allocate without bound.
+ */
+export function gunzipIfNeeded(bytes: Uint8Array, source: string, maxOutput = gzipCapacity(bytes.length)): Uint8Array {
   if (!isGzip(bytes)) return bytes;
   try {
-    return gunzipSync(bytes);
+    return gunzipSync(bytes, { maxOutputLength: Math.max(1, Math.min(maxOutput, 2 ** 31 - 1)) });
   } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === "ERR_BUFFER_TOO_LARGE") {
+      throw new LipvaeError(`${source}: the gzip data decompresses to more than ${maxOutput} bytes, more than the file can hold: the file is corrupt`);
+    }
     const why = err instanceof Error ? err.message : String(err);
     throw new LipvaeError(`${source}: cannot decompress the gzip data (${why}): the file is corrupt or truncated; download it again`);
   }
+}
+
+/**
+ * The first bytes of gzip data, decompressed (enough for an IDX header), or
+ * null when they cannot be had; the full decompression then reports why.
+ */
+function gunzipPrefix(bytes: Uint8Array): Uint8Array | null {
+  try {
+    return gunzipSync(bytes.subarray(0, 1024), { finishFlush: zlibConstants.Z_SYNC_FLUSH });
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Plain IDX bytes from gzipped or plain data. For gzip the header is read
+ * first and the decompression may produce only what it promises (plus one
+ * byte, to notice extra data): no allocation beyond what the header declares
+ * and the compressed size can justify.
+ */
+function idxBytes(data: Uint8Array, source: string, expectedMagic: number, headerBytes: number, payloadOf: (view: DataView) => number): Uint8Array {
+  if (!isGzip(data)) return data;
+  const prefix = gunzipPrefix(data);
+  if (prefix === null || prefix.length < headerBytes) return gunzipIfNeeded(data, source);
+  const view = new DataView(prefix.buffer, prefix.byteOffset, prefix.byteLength);
+  checkMagic(view, expectedMagic, source);
+  const total = headerBytes + payloadOf(view);
+  if (total > gzipCapacity(data.length)) {
+    throw new LipvaeError(`${source}: the header promises ${total} bytes, more than a ${data.length}-byte gzip file can hold: the file is truncated or corrupt`);
+  }
+  return gunzipIfNeeded(data, source, total + 1);
 }
 
 /** Reads a whole file, with a one-line error naming it when it is missing or unreadable. */
@@ -104,7 +147,7 @@ function checkCount(found: number, expected: number | undefined, noun: string, s
 
 /** Parses an IDX image file (gzipped or plain bytes). */
 export function parseIdxImages(data: Uint8Array, source: string, expect: ImageExpectations = {}): IdxImages {
-  const bytes = gunzipIfNeeded(data, source);
+  const bytes = idxBytes(data, source, IMAGES_MAGIC, 16, (v) => v.getUint32(4, false) * v.getUint32(8, false) * v.getUint32(12, false));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length >= 4) checkMagic(view, IMAGES_MAGIC, source); // a wrong magic explains a short file best
   checkHeaderLength(bytes, 16, source);
@@ -122,7 +165,7 @@ export function parseIdxImages(data: Uint8Array, source: string, expect: ImageEx
 
 /** Parses an IDX label file (gzipped or plain bytes); labels must be < classes. */
 export function parseIdxLabels(data: Uint8Array, source: string, expect: LabelExpectations = {}): IdxLabels {
-  const bytes = gunzipIfNeeded(data, source);
+  const bytes = idxBytes(data, source, LABELS_MAGIC, 8, (v) => v.getUint32(4, false));
   const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
   if (bytes.length >= 4) checkMagic(view, LABELS_MAGIC, source); // a wrong magic explains a short file best
   checkHeaderLength(bytes, 8, source);

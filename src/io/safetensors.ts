@@ -8,6 +8,7 @@
 import { endianness } from "node:os";
 import { LipvaeError } from "../errors.js";
 import { writeFileAtomic } from "./atomic.js";
+import { oneLine, parseJsonWithin, showJson } from "./json-guard.js";
 import { readBytes } from "./idx.js";
 
 export type Dtype = "F64" | "F32" | "I64" | "I32" | "U8";
@@ -42,6 +43,8 @@ const supported = Object.keys(dtypes).join(", ");
 
 /** Largest header the reference implementation accepts (100 MB); anything bigger is garbage. */
 const MAX_HEADER = 100_000_000;
+/** A header is a flat map of entries holding short arrays: 3 levels deep; deeper is corrupt. */
+const MAX_HEADER_DEPTH = 8;
 const METADATA_KEY = "__metadata__";
 
 function assertLittleEndian(): void {
@@ -49,7 +52,8 @@ function assertLittleEndian(): void {
   if (endianness() !== "LE") throw new LipvaeError("safetensors files can only be read and written on little-endian machines");
 }
 
-function dtypeOf(data: TensorData): Dtype {
+/** The safetensors dtype of a typed array. */
+export function dtypeOf(data: TensorData): Dtype {
   for (const [name, d] of Object.entries(dtypes)) if (d.of(data)) return name as Dtype;
   throw new LipvaeError(`unsupported typed array ${(data as object).constructor?.name}: use one of ${supported}`);
 }
@@ -115,10 +119,10 @@ function parseEntry(name: string, raw: unknown, fail: (msg: string) => never): H
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail(`tensor '${name}': header entry is not an object`);
   const { dtype, shape, data_offsets: offsets } = raw as Record<string, unknown>;
   if (typeof dtype !== "string") fail(`tensor '${name}': missing dtype`);
-  if (!(dtype in dtypes)) fail(`tensor '${name}' has dtype ${dtype}, which lipvae cannot read (it reads ${supported})`);
-  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': shape must be a list of non-negative integers, got ${JSON.stringify(shape)}`);
+  if (!Object.hasOwn(dtypes, dtype as string)) fail(`tensor '${name}' has dtype ${dtype}, which lipvae cannot read (it reads ${supported})`);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0)) fail(`tensor '${name}': shape must be a list of non-negative integers, got ${showJson(shape)}`);
   if (!Array.isArray(offsets) || offsets.length !== 2 || !offsets.every((o) => Number.isSafeInteger(o) && o >= 0) || offsets[0] > offsets[1]) {
-    fail(`tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${JSON.stringify(offsets)}`);
+    fail(`tensor '${name}': data_offsets must be [begin, end] with 0 <= begin <= end, got ${showJson(offsets)}`);
   }
   const [begin, end] = offsets as [number, number];
   const size = dtypes[dtype as Dtype].size;
@@ -133,7 +137,7 @@ function parseEntry(name: string, raw: unknown, fail: (msg: string) => never): H
 export function decodeSafetensors(bytes: Uint8Array, source = "safetensors data"): SafetensorsContent {
   assertLittleEndian();
   const fail = (msg: string): never => {
-    throw new LipvaeError(`${source}: ${msg}`);
+    throw new LipvaeError(`${source}: ${oneLine(msg)}`); // tensor names come from the file
   };
   if (bytes.length < 8) fail(`file is ${bytes.length} bytes, too short for the 8-byte header length (truncated or not a safetensors file)`);
   const headerLength = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength).getBigUint64(0, true);
@@ -141,15 +145,14 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors data"
   const n = Number(headerLength);
   if (8 + n > bytes.length) fail(`truncated: the header should be ${n} bytes but only ${bytes.length - 8} follow the length field`);
 
-  let header: unknown;
+  let text = "";
   try {
-    const text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
-    if (!text.startsWith("{")) fail("header is not a JSON object (not a safetensors file, or corrupt)");
-    header = JSON.parse(text);
+    text = new TextDecoder("utf-8", { fatal: true }).decode(bytes.subarray(8, 8 + n));
   } catch (err) {
-    if (err instanceof LipvaeError) throw err;
-    fail(`header is not valid UTF-8 JSON (${err instanceof Error ? err.message : String(err)}): the file is corrupt`);
+    fail(`header is not valid UTF-8 (${err instanceof Error ? err.message : String(err)}): the file is corrupt`);
   }
+  if (!text.startsWith("{")) fail("header is not a JSON object (not a safetensors file, or corrupt)");
+  const header = parseJsonWithin(text, `${source}: header`, { maxDepth: MAX_HEADER_DEPTH, maxLength: MAX_HEADER }, "the file is corrupt");
   if (typeof header !== "object" || header === null || Array.isArray(header)) fail("header is not a JSON object");
 
   const metadata: Record<string, string> = {};
@@ -158,7 +161,7 @@ export function decodeSafetensors(bytes: Uint8Array, source = "safetensors data"
     if (key === METADATA_KEY) {
       if (typeof raw !== "object" || raw === null || Array.isArray(raw)) fail("__metadata__ must be an object of strings");
       for (const [k, v] of Object.entries(raw as Record<string, unknown>)) {
-        if (typeof v !== "string") fail(`__metadata__ '${k}' must be a string, got ${JSON.stringify(v)}`);
+        if (typeof v !== "string") fail(`__metadata__ '${k}' must be a string, got ${showJson(v)}`);
         setOwn(metadata, k, v as string);
       }
     } else {

@@ -3,15 +3,16 @@
 // records the SHA-256 of the parameter file, so a half-finished save (or a
 // hand-edited file) is detected on load instead of silently certified.
 
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { createHash } from "node:crypto";
 import { LipvaeError } from "../errors.js";
 import { writeJsonAtomic } from "../io/atomic.js";
 import { decodeSafetensors, encodeSafetensors } from "../io/safetensors.js";
 import { writeFileAtomic } from "../io/atomic.js";
+import { parseJsonWithin, showJson } from "../io/json-guard.js";
 import { libraryVersion } from "../version.js";
-import type { ModelConfig } from "./config.js";
+import { type ModelConfig, parameterCount, validateConfig } from "./config.js";
 import { VAE } from "./vae.js";
 
 export const MODEL_JSON = "model.json";
@@ -57,10 +58,19 @@ export function encodeParameters(vae: VAE): Uint8Array {
   return encodeSafetensors(tensors, { format: MODEL_FORMAT });
 }
 
+/** The σ network's parameter names start with this (absent for a fixed σ). */
+const SIGMA_NET_PREFIX = "encoder_std.";
+
 /** Copies parameters decoded from safetensors into the model, checking names and shapes. */
 export function loadParameters(vae: VAE, bytes: Uint8Array, source: string): void {
   const { tensors } = decodeSafetensors(bytes, source);
   const expected = vae.namedParameters();
+  // A config whose σ mode disagrees with the tensors: say so, rather than "parameter missing".
+  const hasSigmaNet = Object.keys(tensors).some((n) => n.startsWith(SIGMA_NET_PREFIX));
+  if (hasSigmaNet !== (vae.encoderStd !== null)) {
+    throw new LipvaeError(`${source}: the parameters ${hasSigmaNet ? "include" : "lack"} the σ network (${SIGMA_NET_PREFIX}*), ` +
+      `but config.sigma.mode in ${MODEL_JSON} is '${vae.config.sigma.mode}': the two files do not belong together; restore the directory`);
+  }
   for (const [name, t] of expected) {
     const stored = tensors[name];
     if (!stored) throw new LipvaeError(`${source}: parameter '${name}' is missing; the file does not belong to this model configuration`);
@@ -117,28 +127,101 @@ export interface LoadedModel {
   dir: string;
 }
 
+/** model.json is a few kB (history, measured constants); anything near this is not one. */
+const MAX_MODEL_JSON_BYTES = 64 * 1024 * 1024;
+const MODEL_JSON_LIMITS = { maxDepth: 64, maxLength: MAX_MODEL_JSON_BYTES };
+
+const isObject = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+/**
+ * The one validator of model.json, for every command that loads a model: the
+ * fields lipvae reads are checked for presence and type, and the first bad one
+ * is refused with the file and the field named (never a TypeError later).
+ */
+export function validateModelMeta(raw: unknown, jsonPath: string): ModelMeta {
+  const fail = (msg: string): never => {
+    throw new LipvaeError(`${jsonPath}: ${msg}`);
+  };
+  if (!isObject(raw)) return fail(`not a lipvae model file: expected a JSON object, found ${showJson(raw)}`);
+  if (raw.format !== MODEL_FORMAT) fail(`not a lipvae model file (format ${showJson(raw.format)}, expected '${MODEL_FORMAT}')`);
+  const version = raw.formatVersion;
+  if (typeof version !== "number" || !Number.isSafeInteger(version) || version < 1) {
+    fail(`formatVersion must be a whole number >= 1 (got ${showJson(version)}): the file is corrupt or was edited by hand`);
+  }
+  if ((version as number) > MODEL_FORMAT_VERSION) {
+    fail(`formatVersion ${version}: made by a newer lipvae (this one reads up to ${MODEL_FORMAT_VERSION}): upgrade lipvae`);
+  }
+  if (!("config" in raw)) fail("the field 'config' is missing: the file is incomplete");
+  validateConfig(raw.config, `${jsonPath}: config`);
+  const params = raw.parameters;
+  if (!isObject(params)) return fail(`the field 'parameters' must be {file, sha256} (got ${showJson(params)})`);
+  // A bare file name: model.json must not point lipvae at files outside its directory.
+  if (typeof params.file !== "string" || !/^[\w.-]+$/.test(params.file) || /^\.+$/.test(params.file)) {
+    fail(`parameters.file must be a file name in the model directory (got ${showJson(params.file)})`);
+  }
+  if (typeof params.sha256 !== "string" || !/^[0-9a-f]{64}$/.test(params.sha256)) {
+    fail(`parameters.sha256 must be 64 hexadecimal digits (got ${showJson(params.sha256)})`);
+  }
+  // A standard model has no Björck layers and records 0 iterations; a Lipschitz one needs at least 1.
+  const iters = raw.bjorckIters;
+  const least = (raw.config as ModelConfig).kind === "lipschitz" ? 1 : 0;
+  if (typeof iters !== "number" || !Number.isSafeInteger(iters) || iters < least) {
+    fail(`bjorckIters must be a whole number >= ${least} for a ${(raw.config as ModelConfig).kind} model (got ${showJson(iters)})`);
+  }
+  if (typeof raw.seed !== "number" || !Number.isSafeInteger(raw.seed)) fail(`seed must be a whole number (got ${showJson(raw.seed)})`);
+  const dataset = raw.dataset;
+  if (!isObject(dataset) || typeof dataset.name !== "string" || typeof dataset.fingerprint !== "string") {
+    fail(`dataset must be {name, fingerprint, ...} with string name and fingerprint (got ${showJson(dataset)})`);
+  }
+  if (raw.certified !== undefined && !isObject(raw.certified)) fail(`certified must be an object when present (got ${showJson(raw.certified)})`);
+  return raw as unknown as ModelMeta;
+}
+
+/** model.json's text, checked: size and nesting before parsing, then validateModelMeta. */
+export function parseModelMeta(text: string, jsonPath: string): ModelMeta {
+  return validateModelMeta(parseJsonWithin(text, jsonPath, MODEL_JSON_LIMITS, "the file is corrupt"), jsonPath);
+}
+
+/** Reads model.json (see parseModelMeta). */
+export function readModelMeta(jsonPath: string): ModelMeta {
+  let text: string;
+  try {
+    const size = statSync(jsonPath).size;
+    if (size > MAX_MODEL_JSON_BYTES) throw new LipvaeError(`${jsonPath} is ${size} bytes, far too large for a model.json (corrupt, or not one)`);
+    text = readFileSync(jsonPath, "utf8");
+  } catch (err) {
+    if (err instanceof LipvaeError) throw err;
+    throw new LipvaeError(`${jsonPath}: cannot read (${(err as Error).message})`);
+  }
+  return parseModelMeta(text, jsonPath);
+}
+
+/**
+ * The model that checked model.json metadata and its parameter file's bytes
+ * describe: the hash, the sizes (before allocating) and every tensor checked.
+ */
+export function buildModel(meta: ModelMeta, bytes: Uint8Array, jsonPath: string, weightsPath: string): VAE {
+  if (sha256(bytes) !== meta.parameters.sha256) {
+    throw new LipvaeError(`${weightsPath} does not match the hash recorded in ${MODEL_JSON} (parameters.sha256: an interrupted save or an edited file); retrain or restore the directory`);
+  }
+  // Allocate only what the parameter file can fill: a config edited to huge sizes is refused, not built.
+  const needed = 4 * parameterCount(meta.config);
+  if (needed > bytes.length) {
+    throw new LipvaeError(`${jsonPath}: config describes ${needed / 4} parameters (${needed} bytes of f32), but ${weightsPath} has only ${bytes.length} bytes: the two files do not belong together`);
+  }
+  const vae = new VAE(meta.config, meta.seed, { initialise: false });
+  loadParameters(vae, bytes, weightsPath);
+  return vae;
+}
+
 /** Reads and checks a model directory. */
 export function loadModel(dir: string): LoadedModel {
   const jsonPath = path.join(dir, MODEL_JSON);
   if (!existsSync(dir)) throw new LipvaeError(`model directory ${dir} does not exist; train one with \`lipvae train --out ${dir}\``);
   if (!existsSync(jsonPath)) throw new LipvaeError(`${jsonPath} is missing: ${dir} is not a lipvae model directory`);
-  let meta: ModelMeta;
-  try {
-    meta = JSON.parse(readFileSync(jsonPath, "utf8"));
-  } catch (err) {
-    throw new LipvaeError(`${jsonPath} is not valid JSON (${(err as Error).message}); the file is corrupt`);
-  }
-  if (meta.format !== MODEL_FORMAT) throw new LipvaeError(`${jsonPath} is not a lipvae model file (format '${meta.format}')`);
-  if (meta.formatVersion > MODEL_FORMAT_VERSION) {
-    throw new LipvaeError(`${jsonPath} has format version ${meta.formatVersion}; this lipvae reads up to ${MODEL_FORMAT_VERSION}: upgrade lipvae`);
-  }
-  const weightsPath = path.join(dir, meta.parameters?.file ?? MODEL_WEIGHTS);
+  const meta = readModelMeta(jsonPath);
+  const weightsPath = path.join(dir, meta.parameters.file);
   if (!existsSync(weightsPath)) throw new LipvaeError(`${weightsPath} is missing; the model directory is incomplete`);
-  const bytes = readFileSync(weightsPath);
-  if (sha256(bytes) !== meta.parameters.sha256) {
-    throw new LipvaeError(`${weightsPath} does not match the hash recorded in ${MODEL_JSON} (interrupted save or edited file); retrain or restore the directory`);
-  }
-  const vae = new VAE(meta.config, meta.seed, { initialise: false });
-  loadParameters(vae, bytes, weightsPath);
+  const vae = buildModel(meta, readFileSync(weightsPath), jsonPath, weightsPath);
   return { vae, meta, dir };
 }
