@@ -1,4 +1,5 @@
-// Splitting one GEMM or SYRK between threads that share the linear memory.
+// Splitting one GEMM, SYRK or eigensolver stage between threads that share
+// the linear memory.
 //
 // The main thread's instance posts a job into a control block in shared
 // memory and wakes the workers (memory.atomic.notify); each worker's instance
@@ -6,9 +7,12 @@
 // disjoint blocks of C computed with the same tiles and the same order of
 // additions as the one-thread kernel, so results are bit-identical for any
 // thread count. Nothing here allocates: the TypeScript side supplies the
-// control block and one GEMM workspace per worker.
+// control block and one GEMM workspace per worker. Other kernels (the f64
+// eigensolver) post their own jobs: they write arguments at jobArgs() and
+// call runJob; runShare hands job kinds >= JOB_EIG to eigShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
+import { eigShare, JOB_EIG } from "./eig";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
@@ -24,7 +28,7 @@ const JOB_EXIT: i32 = 3;
 // @ts-ignore: decorator
 @inline const CONF: usize = 192;   // [thread count, worker workspaces]
 // @ts-ignore: decorator
-@inline const ARGS: usize = 256;   // the job's kind and GEMM arguments
+@inline const ARGS: usize = 256;   // the job's kind, then its arguments (up to 124 bytes)
 
 // Polls of the job counter before a worker sleeps (about 0.1 ms).
 // @ts-ignore: decorator
@@ -102,14 +106,42 @@ export function worthSplitting(m: i32, n: i32, k: i32): bool {
     && atomic.load<i32>(control + READY) >= threadCount - 1;
 }
 
-/** Posts the job, runs share 0 here, and returns when every share is done. */
+/**
+ * Threads a job posted now would run on: 1 unless this is the dispatcher and
+ * every worker is waiting (bit-identical results never depend on it).
+ */
+export function availableThreads(): i32 {
+  return threadCount > 1 && atomic.load<i32>(control + READY) >= threadCount - 1 ? threadCount : 1;
+}
+
+/** Bytes of workspace each worker brings to a job (its GEMM workspace). */
+export function workerWorkspaceBytes(): i32 {
+  return gemmWorkspaceBytes();
+}
+
+/** Where a job's arguments go (4 bytes after the kind); only valid in the dispatcher. */
+export function jobArgs(): usize {
+  return control + ARGS + 4;
+}
+
+/** Posts the job whose arguments are at jobArgs(), runs share 0 here, returns when every share is done. */
+export function runJob(kind: i32, work: usize): void {
+  const ctrl = control;
+  store<i32>(ctrl + ARGS, kind);
+  atomic.store<i32>(ctrl + DONE, 0);
+  atomic.add<i32>(ctrl + GEN, 1); // sequentially consistent: publishes the arguments
+  atomic.notify(ctrl + GEN, threadCount - 1);
+  runShare(ctrl, 0, threadCount, work);
+  // The shares are balanced, so the others finish about now: spin.
+  while (atomic.load<i32>(ctrl + DONE) < threadCount - 1) {}
+}
+
+/** Posts the GEMM or SYRK job, runs share 0 here, and returns when every share is done. */
 export function runParallel(
   kind: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
 ): void {
-  const ctrl = control;
-  const args = ctrl + ARGS;
-  store<i32>(args, kind);
+  const args = control + ARGS;
   store<i32>(args, transA, 4);
   store<i32>(args, transB, 8);
   store<i32>(args, m, 12);
@@ -123,18 +155,17 @@ export function runParallel(
   store<f32>(args, beta, 44);
   store<u32>(args, <u32>c, 48);
   store<i32>(args, ldc, 52);
-  atomic.store<i32>(ctrl + DONE, 0);
-  atomic.add<i32>(ctrl + GEN, 1); // sequentially consistent: publishes the arguments
-  atomic.notify(ctrl + GEN, threadCount - 1);
-  runShare(ctrl, 0, threadCount, work);
-  // The shares are balanced, so the others finish about now: spin.
-  while (atomic.load<i32>(ctrl + DONE) < threadCount - 1) {}
+  runJob(kind, work);
 }
 
 /** Share `tid` of `threads` of the posted job. */
 function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   const args = ctrl + ARGS;
   const kind = load<i32>(args);
+  if (kind >= JOB_EIG) {
+    eigShare(kind, args + 4, tid, threads, work);
+    return;
+  }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);
   const m = load<i32>(args, 12), n = load<i32>(args, 16), k = load<i32>(args, 20);
   const alpha = load<f32>(args, 24);
