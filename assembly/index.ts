@@ -5,6 +5,7 @@ export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckForwardTol, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
 export { gemm64, gemm64WorkspaceBytes } from "./gemm64";
 export { eigSym, eigSymWorkspaceBytes } from "./eig";
+export { choleskyLower } from "./cholesky";
 export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
