@@ -13,25 +13,11 @@
 // Lemma 8.4 and Theorem 10.3), so the blocking and the SIMD lanes change no term.
 
 import { madd64 } from "./simd";
+import { dot } from "./dot64";
 
 // @ts-ignore: decorator
 @inline function at(base: usize, i: i32): usize {
   return base + (<usize>i << 3);
-}
-
-/** sum_k x[k] y[k], k < len. */
-function dot(len: i32, x: usize, y: usize): f64 {
-  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
-  let k = 0;
-  for (; k + 4 <= len; k += 4) {
-    const o = <usize>k << 3;
-    acc0 = madd64(v128.load(x + o), v128.load(y + o), acc0);
-    acc1 = madd64(v128.load(x + o, 16), v128.load(y + o, 16), acc1);
-  }
-  const acc = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (; k < len; k++) s += load<f64>(at(x, k)) * load<f64>(at(y, k));
-  return s;
 }
 
 /**

@@ -39,6 +39,7 @@
 // reflector norms are not rescaled).
 
 import { madd64, nmadd64, F64 } from "./simd";
+import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, workerWorkspaceBytes } from "./threads";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
@@ -85,21 +86,6 @@ export function eigSymWorkspaceBytes(n: i32): i32 {
 @inline function hypot(x: f64, y: f64): f64 {
   const s = x * x + y * y;
   return s < 1e300 && s > 1e-300 ? Math.sqrt(s) : Math.hypot(x, y);
-}
-
-/** sum_j x[j] y[j], j < len. */
-function dot(len: i32, x: usize, y: usize): f64 {
-  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
-  let j = 0;
-  for (; j + 4 <= len; j += 4) {
-    const o = <usize>j << 3;
-    acc0 = madd64(v128.load(x + o), v128.load(y + o), acc0);
-    acc1 = madd64(v128.load(x + o, 16), v128.load(y + o, 16), acc1);
-  }
-  const acc = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (; j < len; j++) s += load<f64>(at(x, j)) * load<f64>(at(y, j));
-  return s;
 }
 
 /** y[j] += alpha x[j], j < len. */
@@ -267,13 +253,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
     accumulate4Setup(n, z, lo, scratch);
     const threads = n - lo - 1 >= SPLIT_MIN_ROWS ? availableThreads() : 1;
     if (threads > 1) {
-      const args = jobArgs();
-      store<i32>(args, n);
-      store<u32>(args, <u32>z, 4);
-      store<u32>(args, <u32>tau, 8);
-      store<i32>(args, lo, 12);
-      store<u32>(args, <u32>scratch, 16);
-      runJob(JOB_ACCUMULATE, 0);
+      runJob5(JOB_ACCUMULATE, 0, n, <i32>z, <i32>tau, lo, <i32>scratch);
     } else {
       accumulate4Rows(n, z, tau, lo, scratch, lo + 1, n);
     }
@@ -428,13 +408,7 @@ function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip
   if (nSweeps == 0) return;
   const threads = n >= SPLIT_MIN_ROWS && n * 64 <= workerWorkspaceBytes() ? availableThreads() : 1;
   if (threads > 1) {
-    const args = jobArgs();
-    store<i32>(args, n);
-    store<u32>(args, <u32>z, 4);
-    store<u32>(args, <u32>sweeps, 8);
-    store<i32>(args, nSweeps, 12);
-    store<u32>(args, <u32>rot, 16);
-    runJob(JOB_REPLAY, strip);
+    runJob5(JOB_REPLAY, strip, n, <i32>z, <i32>sweeps, nSweeps, <i32>rot);
   } else {
     replayColumns(n, z, sweeps, nSweeps, rot, strip, 0, n >> 3, true);
   }
@@ -517,6 +491,17 @@ function replayColumns(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize
       store<f64>(below, f64x2.extract_lane(carry, 0));
     }
   }
+}
+
+/** Posts job `kind` with five 32-bit arguments (pointers included) and runs every share (work: share 0's). */
+function runJob5(kind: i32, work: usize, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): void {
+  const args = jobArgs();
+  store<i32>(args, a0);
+  store<i32>(args, a1, 4);
+  store<i32>(args, a2, 8);
+  store<i32>(args, a3, 12);
+  store<i32>(args, a4, 16);
+  runJob(kind, work);
 }
 
 /** Start of share t of `count` items split between `threads`. */
