@@ -10,7 +10,7 @@ export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";
-export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, workerLoop } from "./threads";
+export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, threadsTakenBack, workerLoop } from "./threads";
 
 /** First byte of linear memory free for the arena (past static data). */
 export function heapBase(): usize {

@@ -152,6 +152,22 @@ test("the f64 eigensolver split between threads is bit-identical to one thread",
   assert.ok(e.threads === 1 || e.splitJobs() > jobsBefore + 1000, "the eigensolver's passes were split between threads");
 });
 
+test("shares taken back from late (sleeping) workers give the same bits", async () => {
+  await workersReady();
+  const before = e.kernels.threadsTakenBack();
+  // Just above the split threshold (2^20 multiply-adds), the caller's own share takes
+  // less time than waking a worker that has gone to sleep (after ~0.1 ms of polling),
+  // so the caller usually runs the worker's share as well.
+  const m = 64, n = 128, k = 128;
+  for (let attempt = 0; attempt < 200 && e.kernels.threadsTakenBack() === before; attempt++) {
+    await new Promise((r) => setTimeout(r, 3));
+    const a = f32(attempt, m * k), b = f32(attempt + 1, k * n);
+    const [threaded, one] = both([a, b], m * n, (kern, [pa, pb], pc, work) => kern.gemm(0, 0, m, n, k, 1, pa, k, pb, n, 0, pc, n, work));
+    assertBitIdentical(threaded, one, `gemm ${m}x${n}x${k} after a pause`);
+  }
+  assert.ok(e.threads === 1 || e.kernels.threadsTakenBack() > before, "some share was taken back");
+});
+
 test("the thread count is fixed once the engine has started, and validated", () => {
   assert.throws(() => setThreads(0), /--threads must be a whole number ≥ 1/);
   assert.throws(() => setThreads(e.threads + 1), /fixed once the engine has started/);

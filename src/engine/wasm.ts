@@ -54,6 +54,7 @@ export interface Kernels {
   threadsReady(ctrl: number): number;
   threadsJobs(ctrl: number): number;
   threadsStop(ctrl: number): void;
+  threadsTakenBack(): number;
   workerLoop(ctrl: number, tid: number): void;
   heapBase(): number;
   hasRelaxedSimd(): number;
@@ -72,7 +73,7 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
   peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
-  threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, workerLoop: 2,
+  threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, threadsTakenBack: 0, workerLoop: 2,
 };
 
 /** flags of the gemm64 kernel (assembly/gemm64.ts). */
