@@ -9,9 +9,9 @@
 // thread count. A share no worker has claimed by the time the dispatcher has
 // finished its own is run by the dispatcher (runJob). Nothing here allocates:
 // the TypeScript side supplies the control block and one GEMM workspace per
-// worker. Other kernels (the f64
-// eigensolver) post their own jobs: they write arguments at jobArgs() and
-// call runJob; runShare hands job kinds >= JOB_EIG to eigShare.
+// worker. Other kernels (the f64 eigensolver) post their own jobs: they write
+// arguments at jobArgs() and call runJob; runShare hands job kinds >= JOB_EIG
+// to eigShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
 import { eigShare, JOB_EIG } from "./eig";
@@ -122,9 +122,7 @@ export function threadsStop(ctrl: usize): void {
 
 /** True when this call is big enough to split and every worker is waiting. */
 export function worthSplitting(m: i32, n: i32, k: i32): bool {
-  return threadCount > 1
-    && <f64>m * <f64>n * <f64>k >= MIN_SPLIT_MACS
-    && atomic.load<i32>(control + READY) >= threadCount - 1;
+  return <f64>m * <f64>n * <f64>k >= MIN_SPLIT_MACS && availableThreads() > 1;
 }
 
 /**
