@@ -21,6 +21,15 @@
 //      rows commute with any split into columns, so the result is bit-identical
 //      to applying them at once, whatever the log capacity.
 //
+// Threads: the O(n^3) parts are split between the kernel threads
+// (assembly/threads.ts) by rows or columns, each row or column computed by
+// exactly the same operations as on one thread, so the result is
+// bit-identical for any thread count: each tridiagonalisation step's pass over
+// the trailing rows (one job per step, after the step's reflector is known),
+// each four-reflector accumulation pass (row bands), and each replay of the
+// rotation log (bands of 8-column strips, each thread copying strips into its
+// own workspace). QL itself and the small steps stay on the calling thread.
+//
 // Output: w ascending; z (n x n, contiguous) holds the eigenvectors as ROWS:
 // row j of z is the unit eigenvector of w[j] (z = U^T).
 //
@@ -30,10 +39,23 @@
 // reflector norms are not rescaled).
 
 import { madd64, nmadd64, F64 } from "./simd";
+import { dot } from "./dot64";
+import { availableThreads, jobArgs, runJob, workerWorkspaceBytes } from "./threads";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
 @inline const MAX_ITER: i32 = 60;
+
+// Job kinds posted to the kernel threads (threads.ts hands kinds >= JOB_EIG here).
+export const JOB_EIG: i32 = 16;
+const JOB_TRIDIAG: i32 = 16;
+const JOB_ACCUMULATE: i32 = 17;
+const JOB_REPLAY: i32 = 18;
+
+// Below this many rows a pass over them is shorter than waking a worker
+// (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
+// @ts-ignore: decorator
+@inline const SPLIT_MIN_ROWS: i32 = 96;
 
 /** Return codes of eigSym. */
 export const EIG_OK: i32 = 0;
@@ -64,21 +86,6 @@ export function eigSymWorkspaceBytes(n: i32): i32 {
 @inline function hypot(x: f64, y: f64): f64 {
   const s = x * x + y * y;
   return s < 1e300 && s > 1e-300 ? Math.sqrt(s) : Math.hypot(x, y);
-}
-
-/** sum_j x[j] y[j], j < len. */
-function dot(len: i32, x: usize, y: usize): f64 {
-  let acc0 = f64x2.splat(0), acc1 = f64x2.splat(0);
-  let j = 0;
-  for (; j + 4 <= len; j += 4) {
-    const o = <usize>j << 3;
-    acc0 = madd64(v128.load(x + o), v128.load(y + o), acc0);
-    acc1 = madd64(v128.load(x + o, 16), v128.load(y + o, 16), acc1);
-  }
-  const acc = f64x2.add(acc0, acc1);
-  let s = f64x2.extract_lane(acc, 0) + f64x2.extract_lane(acc, 1);
-  for (; j < len; j++) s += load<f64>(at(x, j)) * load<f64>(at(y, j));
-  return s;
 }
 
 /** y[j] += alpha x[j], j < len. */
@@ -175,10 +182,20 @@ function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: us
       tNext = reflector(m - 1, vNext, at(e, k + 1));
       store<f64>(at(tau, k + 1), tNext);
     }
-    for (let li = 1; li < m; li++) {
-      const row = row0 + <usize>li * ld;
-      if (t != 0) rank2Row(m, row, load<f64>(at(v, li)), load<f64>(at(p, li)), v, p);
-      if (next) store<f64>(at(pNext, li - 1), tNext * dot(m - 1, row + 8, vNext));
+    const threads = m >= SPLIT_MIN_ROWS && (t != 0 || next) ? availableThreads() : 1;
+    if (threads > 1) {
+      const args = jobArgs();
+      store<i32>(args, m);
+      store<i32>(args, n, 4);
+      store<u32>(args, <u32>row0, 8);
+      store<u32>(args, <u32>v, 12);
+      store<u32>(args, <u32>p, 16);
+      store<u32>(args, <u32>pNext, 20);
+      store<i32>(args, (t != 0 ? 1 : 0) | (next ? 2 : 0), 24);
+      store<f64>(args, tNext, 32);
+      runJob(JOB_TRIDIAG, 0);
+    } else {
+      trailingRows(m, ld, row0, v, p, pNext, t != 0, next, tNext, 1, m);
     }
     const swap = p;
     p = pNext;
@@ -194,6 +211,23 @@ function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: us
     store<f64>(d, load<f64>(z));
   }
   store<f64>(at(e, n - 1), 0);
+}
+
+/**
+ * Rows li0..li1-1 of a tridiagonalisation step's trailing block (row0 its first
+ * row, m x m, leading dimension ld bytes): the rank-2 update with v and
+ * w = p (when `update`), then the next step's matrix-vector product entry
+ * pNext[li-1] = tNext (row . vNext) with vNext in row0 (when `next`).
+ * Each row reads only itself, v, p and row0, so any split is exact.
+ */
+function trailingRows(m: i32, ld: usize, row0: usize, v: usize, p: usize, pNext: usize,
+  update: bool, next: bool, tNext: f64, li0: i32, li1: i32): void {
+  const vNext = row0 + 8;
+  for (let li = li0; li < li1; li++) {
+    const row = row0 + <usize>li * ld;
+    if (update) rank2Row(m, row, load<f64>(at(v, li)), load<f64>(at(p, li)), v, p);
+    if (next) store<f64>(at(pNext, li - 1), tNext * dot(m - 1, row + 8, vNext));
+  }
 }
 
 /**
@@ -214,7 +248,16 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
     store<f64>(a + ld, 1, 8);
   }
   let hi = n - 3;
-  for (; hi - 3 >= 0; hi -= 4) accumulate4(n, z, tau, hi - 3, scratch);
+  for (; hi - 3 >= 0; hi -= 4) {
+    const lo = hi - 3;
+    accumulate4Setup(n, z, lo, scratch);
+    const threads = n - lo - 1 >= SPLIT_MIN_ROWS ? availableThreads() : 1;
+    if (threads > 1) {
+      runJob5(JOB_ACCUMULATE, 0, n, <i32>z, <i32>tau, lo, <i32>scratch);
+    } else {
+      accumulate4Rows(n, z, tau, lo, scratch, lo + 1, n);
+    }
+  }
   for (let k = hi; k >= 0; k--) {
     const m = n - k - 1;
     const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
@@ -252,10 +295,12 @@ function identityBlock(n: i32, z: usize, first: i32, last: i32): void {
 }
 
 /**
- * Applies H_{lo+3}, H_{lo+2}, H_{lo+1}, H_lo (in that order) to rows > lo of z.
- * scratch: 3n doubles, where v_{lo+1..lo+3} wait while their rows join the block.
+ * Prepares the pass applying H_{lo+3}, H_{lo+2}, H_{lo+1}, H_lo: copies
+ * v_{lo+1..lo+3} to scratch (their rows join the block), then the Gram of the
+ * four reflectors (v_i . v_j over their common columns > i, i > j) after them.
+ * scratch: 3n + 6 doubles.
  */
-function accumulate4(n: i32, z: usize, tau: usize, lo: i32, scratch: usize): void {
+function accumulate4Setup(n: i32, z: usize, lo: i32, scratch: usize): void {
   const ld = <usize>n << 3;
   const hi = lo + 3;
   // v_j lives in row j from column j+1; all four share columns hi+1 .. n-1.
@@ -264,16 +309,33 @@ function accumulate4(n: i32, z: usize, tau: usize, lo: i32, scratch: usize): voi
   for (let j = lo + 3; j < n; j++) store<f64>(at(v2, j), load<f64>(at(v0 + 2 * ld, j)));
   for (let j = lo + 4; j < n; j++) store<f64>(at(v3, j), load<f64>(at(v0 + 3 * ld, j)));
   identityBlock(n, z, lo + 1, hi + 1);
+  const len = n - hi - 1;
+  const c0 = at(v0, hi + 1), c1 = at(v1, hi + 1), c2 = at(v2, hi + 1), c3 = at(v3, hi + 1);
+  const g = v3 + ld;
+  store<f64>(g, dot(n - lo - 2, at(v1, lo + 2), at(v0, lo + 2)));
+  store<f64>(g, dot(n - lo - 3, at(v2, lo + 3), at(v0, lo + 3)), 8);
+  store<f64>(g, dot(n - lo - 3, at(v2, lo + 3), at(v1, lo + 3)), 16);
+  store<f64>(g, dot(len, c3, c0), 24);
+  store<f64>(g, dot(len, c3, c1), 32);
+  store<f64>(g, dot(len, c3, c2), 40);
+}
+
+/**
+ * Applies H_{lo+3}, H_{lo+2}, H_{lo+1}, H_lo (in that order) to rows i0..i1-1
+ * (all > lo) of z, after accumulate4Setup. Rows are independent.
+ */
+function accumulate4Rows(n: i32, z: usize, tau: usize, lo: i32, scratch: usize, i0: i32, i1: i32): void {
+  const ld = <usize>n << 3;
+  const hi = lo + 3;
+  const v0 = z + <usize>lo * ld, v1 = scratch, v2 = v1 + ld, v3 = v2 + ld;
   const t0 = load<f64>(at(tau, lo)), t1 = load<f64>(at(tau, lo + 1));
   const t2 = load<f64>(at(tau, lo + 2)), t3 = load<f64>(at(tau, lo + 3));
   const len = n - hi - 1;
   const c0 = at(v0, hi + 1), c1 = at(v1, hi + 1), c2 = at(v2, hi + 1), c3 = at(v3, hi + 1);
-  // Gram of the reflectors (v_i . v_j over their common columns > i, i > j).
-  const g10 = dot(n - lo - 2, at(v1, lo + 2), at(v0, lo + 2));
-  const g20 = dot(n - lo - 3, at(v2, lo + 3), at(v0, lo + 3));
-  const g21 = dot(n - lo - 3, at(v2, lo + 3), at(v1, lo + 3));
-  const g30 = dot(len, c3, c0), g31 = dot(len, c3, c1), g32 = dot(len, c3, c2);
-  for (let i = lo + 1; i < n; i++) {
+  const g = v3 + ld;
+  const g10 = load<f64>(g), g20 = load<f64>(g, 8), g21 = load<f64>(g, 16);
+  const g30 = load<f64>(g, 24), g31 = load<f64>(g, 32), g32 = load<f64>(g, 40);
+  for (let i = i0; i < i1; i++) {
     const row = z + <usize>i * ld;
     // d_j = x . v_j: the shared columns in one pass, then the few before them.
     const x = at(row, hi + 1);
@@ -339,16 +401,30 @@ function accumulate4(n: i32, z: usize, tau: usize, lo: i32, scratch: usize): voi
  * rotation i (i = m-1 down to l) maps (row i, row i+1) to
  * (c row_i - s row_{i+1}, s row_i + c row_{i+1}), as tql2 does to columns.
  * Sweeps: [l, m] as f64 pairs in `sweeps`; rotations: (c, s) pairs in `rot`.
- * strip: n x 8 doubles of scratch.
+ * strip: n x 8 doubles of scratch. Columns are independent: bands of strips
+ * go to the kernel threads, each with a strip in its own workspace.
  */
 function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip: usize): void {
   if (nSweeps == 0) return;
+  const threads = n >= SPLIT_MIN_ROWS && n * 64 <= workerWorkspaceBytes() ? availableThreads() : 1;
+  if (threads > 1) {
+    runJob5(JOB_REPLAY, strip, n, <i32>z, <i32>sweeps, nSweeps, <i32>rot);
+  } else {
+    replayColumns(n, z, sweeps, nSweeps, rot, strip, 0, n >> 3, true);
+  }
+}
+
+/**
+ * The replay on 8-column strips s0..s1-1 of z and, with `tail`, on the
+ * n mod 8 columns after the last whole strip.
+ */
+function replayColumns(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip: usize,
+  s0: i32, s1: i32, tail: bool): void {
   const ld = <usize>n << 3;
-  let j = 0;
   // 8 columns at a time, copied to a contiguous strip: in place, the rows of a
   // strip lie n doubles apart, which for n = 512 maps them all onto the same
   // few cache sets; contiguous, the strip (32 KiB at n = 512) streams from L1/L2.
-  for (; j + 8 <= n; j += 8) {
+  for (let j = s0 << 3; j < s1 << 3; j += 8) {
     const col = z + (<usize>j << 3);
     for (let i = 0; i < n; i++) {
       const src = col + <usize>i * ld, dst = strip + (<usize>i << 6);
@@ -392,8 +468,9 @@ function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip
       v128.store(dst, v128.load(src, 48), 48);
     }
   }
+  if (!tail) return;
   // Remaining columns one at a time, with the same arithmetic as the strips.
-  for (; j < n; j++) {
+  for (let j = (n >> 3) << 3; j < n; j++) {
     const col = z + (<usize>j << 3);
     let r = rot;
     for (let s = 0; s < nSweeps; s++) {
@@ -413,6 +490,41 @@ function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip
       }
       store<f64>(below, f64x2.extract_lane(carry, 0));
     }
+  }
+}
+
+/** Posts job `kind` with five 32-bit arguments (pointers included) and runs every share (work: share 0's). */
+function runJob5(kind: i32, work: usize, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): void {
+  const args = jobArgs();
+  store<i32>(args, a0);
+  store<i32>(args, a1, 4);
+  store<i32>(args, a2, 8);
+  store<i32>(args, a3, 12);
+  store<i32>(args, a4, 16);
+  runJob(kind, work);
+}
+
+/** Start of share t of `count` items split between `threads`. */
+function band(count: i32, t: i32, threads: i32): i32 {
+  return <i32>(<i64>count * <i64>t / <i64>threads);
+}
+
+/** Share `tid` of `threads` of an eigensolver job whose arguments are at args (assembly/threads.ts). */
+export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: usize): void {
+  if (kind == JOB_TRIDIAG) {
+    const m = load<i32>(args), flags = load<i32>(args, 24);
+    trailingRows(m, <usize>load<i32>(args, 4) << 3, <usize>load<u32>(args, 8), <usize>load<u32>(args, 12),
+      <usize>load<u32>(args, 16), <usize>load<u32>(args, 20), (flags & 1) != 0, (flags & 2) != 0, load<f64>(args, 32),
+      1 + band(m - 1, tid, threads), 1 + band(m - 1, tid + 1, threads));
+  } else if (kind == JOB_ACCUMULATE) {
+    const n = load<i32>(args), lo = load<i32>(args, 12);
+    const rows = n - lo - 1;
+    accumulate4Rows(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), lo, <usize>load<u32>(args, 16),
+      lo + 1 + band(rows, tid, threads), lo + 1 + band(rows, tid + 1, threads));
+  } else if (kind == JOB_REPLAY) {
+    const n = load<i32>(args), strips = n >> 3;
+    replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),
+      work, band(strips, tid, threads), band(strips, tid + 1, threads), tid == threads - 1);
   }
 }
 

@@ -5,11 +5,12 @@ export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckForwardTol, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
 export { gemm64, gemm64WorkspaceBytes } from "./gemm64";
 export { eigSym, eigSymWorkspaceBytes } from "./eig";
+export { choleskyLower } from "./cholesky";
 export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";
-export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, workerLoop } from "./threads";
+export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, threadsTakenBack, workerLoop } from "./threads";
 
 /** First byte of linear memory free for the arena (past static data). */
 export function heapBase(): usize {

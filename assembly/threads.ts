@@ -1,14 +1,20 @@
-// Splitting one GEMM or SYRK between threads that share the linear memory.
+// Splitting one GEMM, SYRK or eigensolver stage between threads that share
+// the linear memory.
 //
 // The main thread's instance posts a job into a control block in shared
 // memory and wakes the workers (memory.atomic.notify); each worker's instance
 // sleeps in workerLoop (memory.atomic.wait32) and runs its share. Shares are
 // disjoint blocks of C computed with the same tiles and the same order of
 // additions as the one-thread kernel, so results are bit-identical for any
-// thread count. Nothing here allocates: the TypeScript side supplies the
-// control block and one GEMM workspace per worker.
+// thread count. A share no worker has claimed by the time the dispatcher has
+// finished its own is run by the dispatcher (runJob). Nothing here allocates:
+// the TypeScript side supplies the control block and one GEMM workspace per
+// worker. Other kernels (the f64 eigensolver) post their own jobs: they write
+// arguments at jobArgs() and call runJob; runShare hands job kinds >= JOB_EIG
+// to eigShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
+import { eigShare, JOB_EIG } from "./eig";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
@@ -24,7 +30,16 @@ const JOB_EXIT: i32 = 3;
 // @ts-ignore: decorator
 @inline const CONF: usize = 192;   // [thread count, worker workspaces]
 // @ts-ignore: decorator
-@inline const ARGS: usize = 256;   // the job's kind and GEMM arguments
+@inline const ARGS: usize = 256;   // the job's kind, then its arguments (up to 124 bytes)
+// @ts-ignore: decorator
+@inline const TOKENS: usize = 384; // per share t >= 1: the job's generation until claimed
+// @ts-ignore: decorator
+@inline const MAX_THREADS: i32 = 64;
+// Token values once a share is taken: by its worker, or by the dispatcher.
+// @ts-ignore: decorator
+@inline const CLAIMED: i32 = -1;
+// @ts-ignore: decorator
+@inline const TAKEN_BACK: i32 = -2;
 
 // Polls of the job counter before a worker sleeps (about 0.1 ms).
 // @ts-ignore: decorator
@@ -36,12 +51,13 @@ const JOB_EXIT: i32 = 3;
 
 /** Bytes of the control block threadsInit expects. */
 export function threadsControlBytes(): i32 {
-  return 384;
+  return <i32>TOKENS + 4 * MAX_THREADS;
 }
 
 // Set in the main thread's instance only (globals are per instance).
 let control: usize = 0;
 let threadCount: i32 = 1;
+let takenBack: i32 = 0;
 
 /**
  * Makes this instance the dispatcher for `threads` threads (itself included).
@@ -50,7 +66,7 @@ let threadCount: i32 = 1;
  */
 export function threadsInit(ctrl: usize, threads: i32, workspaces: usize): void {
   control = ctrl;
-  threadCount = max(1, threads);
+  threadCount = min(MAX_THREADS, max(1, threads));
   store<i32>(ctrl + CONF, threadCount);
   store<u32>(ctrl + CONF + 4, <u32>workspaces);
 }
@@ -63,6 +79,11 @@ export function threadsReady(ctrl: usize): i32 {
 /** Jobs posted so far (tests use it to see that work was split). */
 export function threadsJobs(ctrl: usize): i32 {
   return atomic.load<i32>(ctrl + GEN);
+}
+
+/** Shares the dispatcher took back from late workers so far (tests use it to see the path run). */
+export function threadsTakenBack(): i32 {
+  return takenBack;
 }
 
 /** A worker's life: wait for a job, run share `tid`, report, until JOB_EXIT. */
@@ -79,8 +100,12 @@ export function workerLoop(ctrl: usize, tid: i32): void {
     if (gen == seen) continue; // spurious wake-up
     seen = gen;
     if (load<i32>(ctrl + ARGS) == JOB_EXIT) break;
+    // Claim this share; if the dispatcher already took it back (this worker
+    // was late), leave the job alone: its arguments may be changing already.
+    const threads = load<i32>(ctrl + CONF);
+    if (tid >= threads || atomic.cmpxchg<i32>(ctrl + TOKENS + (<usize>tid << 2), gen, CLAIMED) != gen) continue;
     const work = <usize>load<u32>(ctrl + CONF + 4) + <usize>((tid - 1) * gemmWorkspaceBytes());
-    runShare(ctrl, tid, load<i32>(ctrl + CONF), work);
+    runShare(ctrl, tid, threads, work);
     atomic.add<i32>(ctrl + DONE, 1);
   }
   atomic.sub<i32>(ctrl + READY, 1);
@@ -97,19 +122,64 @@ export function threadsStop(ctrl: usize): void {
 
 /** True when this call is big enough to split and every worker is waiting. */
 export function worthSplitting(m: i32, n: i32, k: i32): bool {
-  return threadCount > 1
-    && <f64>m * <f64>n * <f64>k >= MIN_SPLIT_MACS
-    && atomic.load<i32>(control + READY) >= threadCount - 1;
+  return <f64>m * <f64>n * <f64>k >= MIN_SPLIT_MACS && availableThreads() > 1;
 }
 
-/** Posts the job, runs share 0 here, and returns when every share is done. */
+/**
+ * Threads a job posted now would run on: 1 unless this is the dispatcher and
+ * every worker is waiting (bit-identical results never depend on it).
+ */
+export function availableThreads(): i32 {
+  return threadCount > 1 && atomic.load<i32>(control + READY) >= threadCount - 1 ? threadCount : 1;
+}
+
+/** Bytes of workspace each worker brings to a job (its GEMM workspace). */
+export function workerWorkspaceBytes(): i32 {
+  return gemmWorkspaceBytes();
+}
+
+/** Where a job's arguments go (4 bytes after the kind); only valid in the dispatcher. */
+export function jobArgs(): usize {
+  return control + ARGS + 4;
+}
+
+/**
+ * Posts the job whose arguments are at jobArgs(), runs share 0 here, returns
+ * when every share is done. A share whose worker has not claimed it by the
+ * time share 0 is done is taken back and run here (with this thread's
+ * workspace: a share's result does not depend on whose it is), so a worker
+ * that the OS has descheduled never holds the job up unless it is already
+ * inside its share.
+ */
+export function runJob(kind: i32, work: usize): void {
+  const ctrl = control;
+  const threads = threadCount;
+  store<i32>(ctrl + ARGS, kind);
+  const gen = atomic.load<i32>(ctrl + GEN) + 1;
+  for (let t = 1; t < threads; t++) atomic.store<i32>(ctrl + TOKENS + (<usize>t << 2), gen);
+  atomic.store<i32>(ctrl + DONE, 0);
+  atomic.store<i32>(ctrl + GEN, gen); // sequentially consistent: publishes the arguments and tokens
+  atomic.notify(ctrl + GEN, threads - 1);
+  runShare(ctrl, 0, threads, work);
+  let claimed = 0;
+  for (let t = 1; t < threads; t++) {
+    if (atomic.cmpxchg<i32>(ctrl + TOKENS + (<usize>t << 2), gen, TAKEN_BACK) == gen) {
+      runShare(ctrl, t, threads, work);
+      takenBack++;
+    } else {
+      claimed++;
+    }
+  }
+  // The shares are balanced, so the claimed ones finish about now: spin.
+  while (atomic.load<i32>(ctrl + DONE) < claimed) {}
+}
+
+/** Posts the GEMM or SYRK job, runs share 0 here, and returns when every share is done. */
 export function runParallel(
   kind: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
 ): void {
-  const ctrl = control;
-  const args = ctrl + ARGS;
-  store<i32>(args, kind);
+  const args = control + ARGS;
   store<i32>(args, transA, 4);
   store<i32>(args, transB, 8);
   store<i32>(args, m, 12);
@@ -123,18 +193,17 @@ export function runParallel(
   store<f32>(args, beta, 44);
   store<u32>(args, <u32>c, 48);
   store<i32>(args, ldc, 52);
-  atomic.store<i32>(ctrl + DONE, 0);
-  atomic.add<i32>(ctrl + GEN, 1); // sequentially consistent: publishes the arguments
-  atomic.notify(ctrl + GEN, threadCount - 1);
-  runShare(ctrl, 0, threadCount, work);
-  // The shares are balanced, so the others finish about now: spin.
-  while (atomic.load<i32>(ctrl + DONE) < threadCount - 1) {}
+  runJob(kind, work);
 }
 
 /** Share `tid` of `threads` of the posted job. */
 function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   const args = ctrl + ARGS;
   const kind = load<i32>(args);
+  if (kind >= JOB_EIG) {
+    eigShare(kind, args + 4, tid, threads, work);
+    return;
+  }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);
   const m = load<i32>(args, 12), n = load<i32>(args, 16), k = load<i32>(args, 20);
   const alpha = load<f32>(args, 24);

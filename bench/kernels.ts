@@ -2,7 +2,7 @@
 // ratios between builds and against the measured peak come from one run.
 
 import { Arena } from "../src/engine/arena.js";
-import type { WasmInstance } from "../src/engine/wasm.js";
+import { G64, type WasmInstance } from "../src/engine/wasm.js";
 import { type BenchRow, measure } from "./harness.js";
 
 /** The 9 weight matrices of the paper's model, [out, in]: encoder mean, encoder std, decoder. */
@@ -95,6 +95,7 @@ export function kernelBenchmarks(inst: Pick<WasmInstance, "kernels" | "build" | 
     const scale = 1 / Math.sqrt(Math.max(r, c));
     return { r, c, w: randomBuffer(r * c, scale), out: arena.alloc(r * c * 4), g: randomBuffer(r * c), gi: arena.alloc(r * c * 4) };
   });
+  const ws64 = arena.alloc(k.gemm64WorkspaceBytes());
   const bws = arena.alloc(Math.max(...PAPER_WEIGHTS.map(([r, c]) => k.bjorckWorkspaceBytes(r, c))));
   const bjorckRow = (name: string, iters: number, backward: boolean) => {
     if (!want(name)) return;
@@ -131,7 +132,23 @@ export function kernelBenchmarks(inst: Pick<WasmInstance, "kernels" | "build" | 
     const row = measure("eig.f64.512", build, 0, () => {
       if (k.eigSym(n, a, n, vals, vecs, work, bytes) !== 0) throw new Error("eigSym failed");
     }, { ...opts, minRuns: quick ? 3 : 10 });
-    row.note = "eigenvalues and eigenvectors of a 512x512 Gram, f64, one thread";
+    row.note = `eigenvalues and eigenvectors of a 512x512 Gram, f64, ${threaded ? `${threaded.threads} threads` : "one thread"}`;
+    rows.push(row);
+  }
+
+  // --- the eigendecompositions of one spectral Björck forward pass: the smaller Grams of the 9 paper weights
+  if (want("eig.f64.paper9")) {
+    const grams = mats.map(({ r, c, w }) => {
+      const s = Math.min(r, c), l = Math.max(r, c), g = arena.alloc(s * s * 8);
+      k.gemm64(G64.A_F32 | G64.B_F32 | G64.LOWER | (r <= c ? G64.TRANS_B : G64.TRANS_A), s, s, l, 1, w, c, w, c, 0, g, s, ws64);
+      return { s, g };
+    });
+    const bytes = k.eigSymWorkspaceBytes(512), work = arena.alloc(bytes);
+    const vals = arena.alloc(512 * 8), vecs = arena.alloc(512 * 512 * 8);
+    const row = measure("eig.f64.paper9", build, 0, () => {
+      for (const { s, g } of grams) if (k.eigSym(s, g, s, vals, vecs, work, bytes) !== 0) throw new Error("eigSym failed");
+    }, { ...opts, minRuns: quick ? 2 : 5 });
+    row.note = `the 9 paper weights' smaller Grams (six 512x512, three 10x10), f64, ${threaded ? `${threaded.threads} threads` : "one thread"}`;
     rows.push(row);
   }
 

@@ -14,6 +14,7 @@ import { attackModel } from "../src/attacks/model.js";
 import { DEFAULT_MAX_DAMAGE, maxDamageProblem } from "../src/attacks/max-damage.js";
 import { initialDelta } from "../src/attacks/optimise.js";
 import { DEFAULT_MARGIN, estimateMargins } from "../src/attacks/margin.js";
+import { measureConstants } from "../src/bounds/measured.js";
 import { type BenchRow, engineLabel, measure } from "./harness.js";
 
 /** Multiply-adds of one pass of one paper-size net for one row (all three nets have the same count). */
@@ -22,7 +23,7 @@ const NET_MACS = 784 * 512 + 512 * 512 + 512 * 10;
 export async function modelBenchmarks(quick: boolean, only: RegExp | null): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const want = (name: string) => !only || only.test(name);
-  if (!want("infer.1000") && !want("attack.step.b25") && !want("margin.image")) return rows;
+  if (!["infer.1000", "attack.step.b25", "margin.image", "certify.measure"].some(want)) return rows;
   const build = engineLabel(engine());
   const model = attackModel(new VAE(PAPER_DEFAULTS, 0), PAPER_DEFAULTS.bjorck.finetuneIters);
   const n = model.n, rand = stream(0, "bench.model");
@@ -78,6 +79,16 @@ export async function modelBenchmarks(quick: boolean, only: RegExp | null): Prom
     };
     const row = measure("margin.image", build, 0, run, { minRuns: quick ? 1 : 2, minTimeMs: 0, warmup: 0 });
     row.note = `Algorithm 2, reference defaults (S = 40, T = 5, ${DEFAULT_MARGIN.attack.steps} steps per attack), ${levels} radii tried`;
+    rows.push(row);
+  }
+
+  if (want("certify.measure")) {
+    // What `lipvae certify` computes before any bound: Björck at K = 50 on every
+    // usable build, then a certified spectral norm per layer (and per export).
+    const vae = new VAE(PAPER_DEFAULTS, 0);
+    const run = () => measureConstants(vae, PAPER_DEFAULTS.bjorck.finetuneIters);
+    const row = measure("certify.measure", build, 0, run, { minRuns: quick ? 1 : 3, minTimeMs: 0, warmup: 0 });
+    row.note = "measured constants a, b, c of the paper model at K = 50 (Björck on each build, a certified spectral norm per layer and per exported layer)";
     rows.push(row);
   }
   return rows;

@@ -1,4 +1,4 @@
-// Kernel worker threads: GEMM, SYRK and Björck split between threads give
+// Kernel worker threads: GEMM, SYRK, Björck and the f64 eigensolver split between threads give
 // bit-for-bit the results of the one-thread kernels, and the split really
 // happens. The one-thread reference is a second instance of the same build
 // with its own memory, where splitting is off (as with --threads 1).
@@ -109,6 +109,63 @@ test("Björck forward and backward (paper layer shapes) are bit-identical to one
     });
     assertBitIdentical(threaded, one, `bjorck ${r}x${c}`);
   }
+});
+
+/** eigSym of the symmetric n x n matrix a on an instance: [status, eigenvalues..., eigenvectors...] as one array. */
+function eigOn(arena: Arena, kernels: Kernels, n: number, a: Float64Array, workBytes: number): Float64Array {
+  const pa = arena.alloc(n * n * 8), pw = arena.alloc(n * 8), pz = arena.alloc(n * n * 8), work = arena.alloc(workBytes);
+  arena.f64(pa, n * n).set(a);
+  const status = kernels.eigSym(n, pa, n, pw, pz, work, workBytes);
+  const out = Float64Array.from([status, ...arena.f64(pw, n), ...arena.f64(pz, n * n)]);
+  for (const [p, bytes] of [[pa, n * n * 8], [pw, n * 8], [pz, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
+  return out;
+}
+
+/** A symmetric n x n matrix: Gaussian-like entries, or a rank-deficient Gram B Bᵀ. */
+function symmetric(n: number, seed: number, rank: number): Float64Array {
+  const b = uniform(rng(seed), n * rank), a = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) {
+    for (let j = 0; j <= i; j++) {
+      let s = 0;
+      for (let t = 0; t < rank; t++) s += b[i * rank + t] * b[j * rank + t];
+      a[i * n + j] = a[j * n + i] = rank === n ? b[i * n + j] : s;
+    }
+  }
+  return a;
+}
+
+test("the f64 eigensolver split between threads is bit-identical to one thread", async () => {
+  await workersReady();
+  const jobsBefore = e.splitJobs();
+  // Sizes below, at and above the split threshold and not multiples of 8 (the
+  // replay's tail columns); the smallest workspace forces many replays of a short log.
+  for (const [n, rank, small] of [[512, 512, 0], [512, 300, 0], [333, 333, 1], [97, 97, 0], [130, 20, 1], [95, 95, 0], [7, 7, 0]]) {
+    const a = symmetric(n, n + rank, rank);
+    const workBytes = small ? 12 * n * 8 + 24 * (n + 2) : e.kernels.eigSymWorkspaceBytes(n);
+    const threaded = eigOn(e.arena, e.kernels, n, a, workBytes);
+    const one = eigOn(ref, single.kernels, n, a, workBytes);
+    assert.is(one[0], 0, `eigSym ${n} (rank ${rank}) converged`);
+    for (let i = 0; i < one.length; i++) {
+      if (!Object.is(threaded[i], one[i])) assert.unreachable(`eigSym ${n} (rank ${rank}${small ? ", small log" : ""}): [${i}] = ${threaded[i]} threaded, ${one[i]} on one thread`);
+    }
+  }
+  assert.ok(e.threads === 1 || e.splitJobs() > jobsBefore + 1000, "the eigensolver's passes were split between threads");
+});
+
+test("shares taken back from late (sleeping) workers give the same bits", async () => {
+  await workersReady();
+  const before = e.kernels.threadsTakenBack();
+  // Just above the split threshold (2^20 multiply-adds), the caller's own share takes
+  // less time than waking a worker that has gone to sleep (after ~0.1 ms of polling),
+  // so the caller usually runs the worker's share as well.
+  const m = 64, n = 128, k = 128;
+  for (let attempt = 0; attempt < 200 && e.kernels.threadsTakenBack() === before; attempt++) {
+    await new Promise((r) => setTimeout(r, 3));
+    const a = f32(attempt, m * k), b = f32(attempt + 1, k * n);
+    const [threaded, one] = both([a, b], m * n, (kern, [pa, pb], pc, work) => kern.gemm(0, 0, m, n, k, 1, pa, k, pb, n, 0, pc, n, work));
+    assertBitIdentical(threaded, one, `gemm ${m}x${n}x${k} after a pause`);
+  }
+  assert.ok(e.threads === 1 || e.kernels.threadsTakenBack() > before, "some share was taken back");
 });
 
 test("the thread count is fixed once the engine has started, and validated", () => {

@@ -37,7 +37,7 @@ export const CONVERGENCE_TOLERANCE = 1e-6;
  * Version of the measuring procedure. Stored constants measured by another version
  * are measured again; raise it whenever a change here can change the numbers.
  */
-export const MEASURE_VERSION = 3;
+export const MEASURE_VERSION = 4;
 
 export const STANDARD_MODEL_WARNING = "standard (unconstrained) model: only measured constants are meaningful; nominal M certifies nothing";
 
@@ -45,7 +45,7 @@ export interface LayerMeasurement {
   shape: [number, number];
   /** The scale the bound uses: the larger of M^(1/L) and its f32 rounding (what the kernels multiply by). */
   scale: number;
-  /** Power-iteration estimate and certified bound of ||W_eff||_2. */
+  /** Eigensolver estimate and certified bound of ||W_eff||_2. */
   spectralEstimate: number;
   spectralUpper: number;
   /** Certified bound of the exported folded weight ||fl32(s W_eff)||_2. */
@@ -63,7 +63,7 @@ export interface NetMeasurement {
   layers: LayerMeasurement[];
   /** Certified Lipschitz constant of the net. */
   certified: number;
-  /** The same product from the power-iteration estimates (not a certificate). */
+  /** The same product from the eigensolver estimates (not a certificate). */
   estimate: number;
 }
 

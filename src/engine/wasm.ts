@@ -35,6 +35,7 @@ export interface Kernels {
   bjorckSpectralWorkspaceBytes(n: number, iters: number): number;
   eigSym(n: number, a: number, lda: number, w: number, z: number, work: number, workBytes: number): number;
   eigSymWorkspaceBytes(n: number): number;
+  choleskyLower(n: number, a: number, lda: number): number;
   groupsortForward(n: number, g: number, x: number, y: number): void;
   groupsortBackward(n: number, g: number, x: number, dy: number, dx: number, idx: number): void;
   scale(n: number, alpha: number, x: number): void;
@@ -53,6 +54,7 @@ export interface Kernels {
   threadsReady(ctrl: number): number;
   threadsJobs(ctrl: number): number;
   threadsStop(ctrl: number): void;
+  threadsTakenBack(): number;
   workerLoop(ctrl: number, tid: number): void;
   heapBase(): number;
   hasRelaxedSimd(): number;
@@ -67,11 +69,11 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
   bjorckForward: 8, bjorckForwardTol: 9, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
   gemm64: 13, gemm64WorkspaceBytes: 0, bjorckSpectralCoeffs: 7, bjorckSpectralWorkspaceBytes: 2,
-  eigSym: 7, eigSymWorkspaceBytes: 1,
+  eigSym: 7, eigSymWorkspaceBytes: 1, choleskyLower: 3,
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
   peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
-  threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, workerLoop: 2,
+  threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, threadsTakenBack: 0, workerLoop: 2,
 };
 
 /** flags of the gemm64 kernel (assembly/gemm64.ts). */
