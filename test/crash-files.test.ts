@@ -111,6 +111,7 @@ test("model files torn between their two writes: resuming rewrites them from the
   assert.is((await lipvae(["train", ...withFlags(TINY, ["--out", other, "--seed", "7", "--epochs", "1", "--no-finetune"])])).status, 0);
   writeFileSync(path.join(dir, "model.safetensors"), readFileSync(path.join(other, "model.safetensors")));
   expectLipvaeError(() => loadModel(dir), "does not match the hash");
+  expectLipvaeError(() => loadModel(dir), `lipvae train --out ${dir} --resume\` rewrites both from the run's checkpoint`);
   const events: string[] = [];
   tinyTrainer(dir, { resume: true, onEvent: (e) => events.push(e.type) });
   assert.equal(events, ["repaired"]);

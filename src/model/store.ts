@@ -14,6 +14,7 @@ import { parseJsonWithin, showJson } from "../io/json-guard.js";
 import { libraryVersion } from "../version.js";
 import { type ModelConfig, parameterCount, validateConfig } from "./config.js";
 import { VAE } from "./vae.js";
+import { checkpointPath } from "./checkpoint.js";
 
 export const MODEL_JSON = "model.json";
 export const MODEL_WEIGHTS = "model.safetensors";
@@ -202,7 +203,12 @@ export function readModelMeta(jsonPath: string): ModelMeta {
  */
 export function buildModel(meta: ModelMeta, bytes: Uint8Array, jsonPath: string, weightsPath: string): VAE {
   if (sha256(bytes) !== meta.parameters.sha256) {
-    throw new LipvaeError(`${weightsPath} does not match the hash recorded in ${MODEL_JSON} (parameters.sha256: an interrupted save or an edited file); retrain or restore the directory`);
+    const dir = path.dirname(weightsPath);
+    // A kill between the two writes of a save leaves this; the run's checkpoint can repair it.
+    const fix = existsSync(checkpointPath(dir))
+      ? `\`lipvae train --out ${dir} --resume\` rewrites both from the run's checkpoint`
+      : "retrain or restore the directory";
+    throw new LipvaeError(`${weightsPath} does not match the hash recorded in ${MODEL_JSON} (parameters.sha256: an interrupted save or an edited file); ${fix}`);
   }
   // Allocate only what the parameter file can fill: a config edited to huge sizes is refused, not built.
   const needed = 4 * parameterCount(meta.config);
