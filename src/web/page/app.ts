@@ -30,6 +30,8 @@ let direction: { kind: "random" | "attack"; v: Float32Array; radius: number } | 
 let models: Loaded[] = [];
 let current = 0;
 let attackId = 0;
+/** Set when a model is chosen: the slider then starts just inside its certified margin. */
+let resetRadius = true;
 let worker: Worker | null = null;
 const pad = new DrawingPad($("input") as HTMLCanvasElement, () => {
   sampleSelect.value = "";
@@ -84,12 +86,18 @@ async function start(): Promise<void> {
   });
   attackButton.addEventListener("click", () => runAttack());
   selectModel(0);
-  status.textContent = `Ready: ${engine().build === "relaxed" ? "relaxed" : "baseline"} WASM SIMD build, everything runs in this page.`;
   status.dataset.ready = "true";
+}
+
+function showReady(): void {
+  status.classList.remove("error");
+  status.textContent = `Ready: ${engine().build === "relaxed" ? "relaxed" : "baseline"} WASM SIMD build; everything runs in this page.`;
 }
 
 function selectModel(i: number): void {
   current = i;
+  resetRadius = true;
+  showReady();
   const { model } = models[i];
   const card = model.card;
   rInput.value = String(card.defaults.r);
@@ -160,6 +168,10 @@ function update(): void {
   const rows = Array.from(clean.mu, (m, j) => `<tr><th>z${j + 1}</th><td>${m.toFixed(3)}</td><td>${clean.sigma[j].toFixed(4)}</td></tr>`);
   $("posterior-table").innerHTML = `<tr><th></th><th>μ</th><th>σ</th></tr>${rows.join("")}`;
   radiusInput.max = String(Math.max(4, Math.ceil(3 * tight)));
+  if (resetRadius) {
+    radiusInput.value = (Math.floor(90 * tight) / 100).toFixed(2);
+    resetRadius = false;
+  }
   const radius = Number(radiusInput.value);
   radiusOut.textContent = radius.toFixed(2);
 

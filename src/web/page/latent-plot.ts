@@ -20,6 +20,8 @@ export interface Gaussian2 {
 }
 
 export class LatentPlot {
+  /** The square of latent space shown: centre and half-width. */
+  private centre = [0, 0];
   private extent = 3;
   private readonly layer: SVGGElement;
 
@@ -28,18 +30,22 @@ export class LatentPlot {
   }
 
   private px(v: number): number {
-    return ((v + this.extent) / (2 * this.extent)) * SIZE;
+    return ((v - this.centre[0] + this.extent) / (2 * this.extent)) * SIZE;
   }
 
   private py(v: number): number {
-    return SIZE - this.px(v);
+    return SIZE - ((v - this.centre[1] + this.extent) / (2 * this.extent)) * SIZE;
   }
 
-  /** The background: every sample's μ, and axes sized to hold them. */
+  /** The background: every sample's μ, in a square that holds them all with a margin. */
   setSamples(mus: Float32Array, labels: number[]): void {
-    let m = 3;
-    for (const v of mus) m = Math.max(m, Math.abs(v) * 1.1);
-    this.extent = m;
+    const lo = [Infinity, Infinity], hi = [-Infinity, -Infinity];
+    for (let i = 0; i < mus.length; i++) {
+      lo[i % 2] = Math.min(lo[i % 2], mus[i]);
+      hi[i % 2] = Math.max(hi[i % 2], mus[i]);
+    }
+    this.centre = [(lo[0] + hi[0]) / 2, (lo[1] + hi[1]) / 2];
+    this.extent = Math.max(0.5, 0.6 * Math.max(hi[0] - lo[0], hi[1] - lo[1]));
     this.svg.replaceChildren();
     this.svg.setAttribute("viewBox", `0 0 ${SIZE} ${SIZE}`);
     this.svg.append(el("line", { x1: this.px(0), y1: 0, x2: this.px(0), y2: SIZE, class: "axis" }));
