@@ -51,7 +51,8 @@ async function relaxedUsable(opts: StartOptions, simd: BufferSource): Promise<Bu
   try {
     const relaxed = await opts.fetchBuild("relaxed");
     if (!WebAssembly.validate(relaxed)) return null;
-    const [x, y] = await Promise.all([instantiateBrowserBuild(relaxed, 4), instantiateBrowserBuild(simd, 4)]);
+    // 64 pages: at least the 16 the modules declare, and room for the check's matrices.
+    const [x, y] = await Promise.all([instantiateBrowserBuild(relaxed, 64), instantiateBrowserBuild(simd, 64)]);
     return selfCheckAgrees(x, y) ? relaxed : null;
   } catch {
     return null;
