@@ -148,12 +148,13 @@ test("listens on 127.0.0.1 by default: the CLI reports the address", async () =>
     [path.join(projectRoot, "bin", "lipvae.js"), "serve", "--model", dir, "--port", "0", "--samples", "4"], { stdio: ["ignore", "pipe", "pipe"] });
   try {
     const line = await new Promise<string>((resolve, reject) => {
-      let out = "";
+      let out = "", err = "";
+      child.stderr.on("data", (c) => (err += c));
       child.stdout.on("data", (c) => {
         out += c;
         if (out.includes("\n")) resolve(out);
       });
-      child.on("exit", (code) => reject(new Error(`serve exited with ${code}`)));
+      child.on("exit", (code) => reject(new Error(`serve exited with ${code}: ${err}`)));
     });
     const url = /serving (http:\/\/\S+)/.exec(line)![1];
     assert.match(url, /^http:\/\/127\.0\.0\.1:\d+\/$/);
