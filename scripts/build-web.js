@@ -2,7 +2,7 @@
 //   index.html, style.css     the page
 //   app.js, attack-worker.js  the page's script and its Web Worker
 //   lipvae-browser.js         the library (package entry "lipvae/browser")
-//   chunks/                   code the three share
+//   chunk-*.js                code the three share
 //   lipvae-browser-*.wasm     the kernels, built with a non-shared memory
 // The bundle swaps the Node engine loader (src/engine/engine.ts) for the
 // browser one and Node built-ins for the stand-ins in src/web/shims/; any other
@@ -49,7 +49,8 @@ const result = await build({
   format: "esm",
   platform: "browser",
   target: ["es2022"],
-  chunkNames: "chunks/[name]-[hash]",
+  // Chunks beside the entries: the library finds the .wasm files next to the module it runs in.
+  chunkNames: "[name]-[hash]",
   minify: true,
   sourcemap: true,
   metafile: true,
