@@ -27,6 +27,7 @@ export const commands: CommandEntry[] = [
   { name: "attack", summary: "latent-space and maximum-damage attacks on test images, drawn as strips (Fig 1, Fig E.9)", load: async () => (await import("./attack.js")).attackCommand },
   { name: "margin", summary: "Algorithm 2's estimated robustness margins on test images, JSON and histogram (Fig 5 left)", load: async () => (await import("./margin.js")).marginCommand },
   { name: "reproduce", summary: "every figure of the paper and a report from one command (resumable, shardable)", load: async () => (await import("./reproduce.js")).reproduceCommand },
+  { name: "serve", summary: "a browser page that certifies a digit live (or --build it as static files)", load: async () => (await import("./serve.js")).serveCommand },
   { name: "data", summary: "fetch MNIST / Fashion-MNIST, or show what data is on disk",
     load: async () => (await import("./data.js")).dataCommand },
   { name: "version", summary: "print the lipvae version and the WASM build in use",

@@ -1,26 +1,15 @@
-// Engine start-up: the chosen WASM build, its kernels, the arena over its
-// memory, and the kernel worker threads, created once per process on first use.
+// Engine start-up in Node: the chosen WASM build, its kernels, the arena over
+// its memory, and the kernel worker threads, created once per process on first
+// use. The browser bundle replaces this module with engine-browser.ts.
 
 import os from "node:os";
 import { Worker } from "node:worker_threads";
 import { Arena } from "./arena.js";
-import { chooseBuild, instantiate, type Kernels, type WasmBuild } from "./wasm.js";
+import { chooseBuild, instantiate, type Kernels } from "./wasm.js";
+import { type Engine, assembleEngine } from "./engine-core.js";
 import { LipvaeError } from "../errors.js";
 
-/** The loaded kernels and the arena over their memory (one per process). */
-export interface Engine {
-  build: WasmBuild;
-  kernels: Kernels;
-  arena: Arena;
-  /** Threads the kernels may split large GEMMs over (this one included). */
-  threads: number;
-  /** Threads actually taking part now (1 + workers that are waiting for jobs). */
-  activeThreads(): number;
-  /** Kernel calls split between threads so far. */
-  splitJobs(): number;
-  /** A scratch block reused by kernels that need workspace (grown on demand). */
-  workspace(bytes: number): number;
-}
+export type { Engine } from "./engine-core.js";
 
 let engineInstance: Engine | null = null;
 let requestedThreads: number | null = null;
@@ -56,20 +45,7 @@ export function engine(): Engine {
   const arena = new Arena(memory, kernels.heapBase());
   const threads = threadCount();
   const control = startWorkers(threads, module, memory, kernels, arena);
-  let wsPtr = 0, wsBytes = 0;
-  engineInstance = {
-    build, kernels, arena, threads,
-    activeThreads: () => (control === 0 ? 1 : 1 + kernels.threadsReady(control)),
-    splitJobs: () => (control === 0 ? 0 : kernels.threadsJobs(control)),
-    workspace(bytes: number): number {
-      if (bytes > wsBytes) {
-        if (wsBytes > 0) arena.free(wsPtr, wsBytes);
-        wsBytes = bytes;
-        wsPtr = arena.alloc(bytes);
-      }
-      return wsPtr;
-    },
-  };
+  engineInstance = assembleEngine(build, kernels, arena, threads, control);
   return engineInstance;
 }
 

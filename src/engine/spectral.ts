@@ -15,7 +15,7 @@
 // measurement of certified constants can run it on every WASM build
 // (src/engine/builds.ts), not only on the engine's.
 
-import { G64, type Kernels } from "./wasm.js";
+import { G64, type Kernels } from "./wasm-core.js";
 import { rowSquares, spectralSteps } from "./reference.js";
 
 /** The allocator the forward pass needs: the engine's arena or a bump allocator. */
