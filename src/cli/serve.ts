@@ -3,9 +3,9 @@
 
 import { existsSync, mkdirSync, statSync } from "node:fs";
 import path from "node:path";
-import { parseArgs } from "node:util";
 import { type Command, UsageError } from "./command.js";
-import { integer } from "./args.js";
+import { integer, parseFlags } from "./args.js";
+import { checkOutputDir } from "./out-path.js";
 import { projectRoot } from "../paths.js";
 import { writeFileAtomic } from "../io/atomic.js";
 import { prepareModel } from "../server/model-card.js";
@@ -36,27 +36,25 @@ options
   --samples N     test images shipped with the page (default 100)
   --data-dir DIR  where the dataset's IDX files are (default: shipped MNIST)`;
 
+const OPTIONS = {
+  model: { type: "string", multiple: true },
+  port: { type: "string", default: "8080" },
+  host: { type: "string", default: "127.0.0.1" },
+  build: { type: "string" },
+  samples: { type: "string", default: "100" },
+  "data-dir": { type: "string" },
+} as const;
+
 export const serveCommand: Command = {
   name: "serve",
   usage,
+  options: OPTIONS,
   async run(argv) {
-    const { values, positionals } = parseArgs({
-      args: argv,
-      options: {
-        model: { type: "string", multiple: true },
-        port: { type: "string", default: "8080" },
-        host: { type: "string", default: "127.0.0.1" },
-        build: { type: "string" },
-        samples: { type: "string", default: "100" },
-        "data-dir": { type: "string" },
-      },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values } = parseFlags(argv, OPTIONS);
     if (values.build !== undefined && existsSync(values.build) && !statSync(values.build).isDirectory()) {
       throw new UsageError(`--build ${values.build} is a file; give a folder to write the site into`);
     }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument '${positionals[0]}' (name models with --model DIR)`);
+    if (values.build !== undefined) checkOutputDir("--build", values.build);
     const port = integer("--port", values.port!, 0);
     if (port > 65535) throw new UsageError(`--port must be at most 65535 (got ${values.port})`);
     const samples = integer("--samples", values.samples!, 1);
