@@ -1,7 +1,7 @@
 // Helpers of the crash-* and faults-* tests: lipvae in this process with its
 // output captured, and a tiny training run driven through the library.
 import { loadDataset } from "../src/data/datasets.js";
-import { main } from "../src/cli/main.js";
+import { runMain } from "./cli-run.js";
 import { buildConfig, buildSettings, parseTrainFlags } from "../src/cli/train.js";
 import { type TrainRequest, Trainer } from "../src/model/train.js";
 
@@ -20,25 +20,10 @@ export function withFlags(base: string[], extra: string[]): string[] {
   return [...kept, ...extra];
 }
 
-export interface Run { status: number | null; stdout: string; stderr: string }
+export type { Run } from "./cli-run.js";
 
 /** `lipvae ...args` through main() in this process, its output captured. */
-export async function lipvae(args: string[]): Promise<Run> {
-  let stdout = "", stderr = "";
-  const out = process.stdout.write, err = process.stderr.write;
-  const capture = (add: (s: string) => void) => ((chunk: string | Uint8Array) => {
-    add(String(chunk));
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture((s) => (stdout += s));
-  process.stderr.write = capture((s) => (stderr += s));
-  try {
-    return { status: await main(args), stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+export const lipvae = runMain;
 
 /** A Trainer for `lipvae train ...TINY ...extraFlags --out dir` (the same run the CLI would make). */
 export function tinyTrainer(dir: string, opts: Partial<Pick<TrainRequest, "resume" | "onEvent" | "control" | "detectAnomaly">> = {}, extraFlags: string[] = []): Trainer {
