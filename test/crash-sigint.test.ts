@@ -6,6 +6,8 @@ import * as assert from "uvu/assert";
 import { watchInterrupts } from "../src/engine/interrupt.js";
 import * as ops from "../src/engine/ops.js";
 import { tensor, tidy } from "../src/engine/tensor.js";
+import { Random } from "../src/engine/random.js";
+import { orthogonalF64 } from "../src/model/init.js";
 
 test("a real SIGINT reaches the handler between ops of a synchronous loop; the main-thread listener does not count it twice", async () => {
   const seen: number[] = [];
@@ -41,6 +43,27 @@ test("a real SIGINT reaches the handler between ops of a synchronous loop; the m
     while (seen.length === 1 && Date.now() - again < 20_000) tidy(() => ops.matmul(a, a));
     inLoop = false;
     assert.equal(seen, [1, 2]);
+  } finally {
+    watch.stop();
+  }
+});
+
+test("a real SIGINT is seen during the orthogonal initialisation of a wide layer (seconds with no op in between)", async () => {
+  let inInit = false, heard = 0;
+  const watch = watchInterrupts(() => {
+    assert.ok(inInit, "handled inside the initialisation");
+    heard += 1;
+  });
+  try {
+    const keepAlive = setInterval(() => {}, 1000);
+    const running = await watch.ready;
+    clearInterval(keepAlive);
+    assert.ok(running, "the watcher thread runs on this Node");
+    inInit = true;
+    process.kill(process.pid, "SIGINT");
+    orthogonalF64(1000, 1000, 1, new Random(1));
+    inInit = false;
+    assert.is(heard, 1);
   } finally {
     watch.stop();
   }

@@ -2,6 +2,7 @@
 // torch.nn.init.orthogonal_ with gain 1/sqrt(in) for weights, U(-1/sqrt(in), 1/sqrt(in)) for biases.
 
 import type { Random } from "../engine/random.js";
+import { pollInterrupt } from "../engine/interrupt.js";
 
 /**
  * A rows x cols matrix with orthonormal rows or columns (whichever are fewer), times gain.
@@ -21,6 +22,8 @@ export function orthogonalF64(rows: number, cols: number, gain: number, rand: Ra
   const v = new Float64Array(m * n);
   for (let i = 0; i < n; i++) for (let j = 0; j < m; j++) v[j * n + i] = rand.normal();
   for (let j = 0; j < m; j++) {
+    // Seconds for wide layers, with no op in between: let a Ctrl-C be seen here too.
+    pollInterrupt();
     const vj = v.subarray(j * n, (j + 1) * n);
     // Modified Gram-Schmidt: a Gaussian matrix is well conditioned, so one pass
     // is orthogonal to rounding level in f64.
