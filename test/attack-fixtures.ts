@@ -3,7 +3,7 @@
 // the test files that share them train each only once. Settings chosen so
 // that certificates are strictly positive at r = 1: M = 2 for every net,
 // d_z = 4, and a fixed σ = 0.05 (Theorem 3) or a σ clipped to norm 0.1 (Lemma 2).
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { type ModelConfig, PAPER_DEFAULTS } from "../src/model/config.js";
@@ -11,6 +11,7 @@ import { Trainer, defaultSettings } from "../src/model/train.js";
 import { loadModel, type LoadedModel } from "../src/model/store.js";
 import { type Dataset, loadDataset } from "../src/data/datasets.js";
 import { type AttackModel, attackModel } from "../src/attacks/model.js";
+import { removeOnExit } from "./helpers.js";
 
 export type FixtureKind = "fixed" | "constrained";
 
@@ -45,7 +46,7 @@ export async function fixture(kind: FixtureKind): Promise<Fixture> {
   if (hit) return hit;
   const config = fixtureConfig(kind);
   const outDir = mkdtempSync(path.join(os.tmpdir(), `lipvae-attack-${kind}-`));
-  process.on("exit", () => rmSync(outDir, { recursive: true, force: true }));
+  removeOnExit(outDir);
   await new Trainer({
     config, seed: 1, dataset: mnist(), outDir,
     settings: { ...defaultSettings(config), epochs: 2, finetuneEpochs: 1, validationLimit: 200 },

@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawnSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { eigs } from "mathjs";
@@ -21,11 +21,12 @@ import { readPlainVae, type PlainLayer } from "../src/model/plain.js";
 import { tidy } from "../src/engine/tensor.js";
 import { noGrad } from "../src/engine/tape.js";
 import { loadDataset } from "../src/data/datasets.js";
+import { removeOnExit } from "./helpers.js";
 
 const ITERS = 30;
 const data = loadDataset("mnist", { limit: 16 });
 const root = mkdtempSync(path.join(os.tmpdir(), "lipvae-certify-export-"));
-process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+removeOnExit(root);
 
 /**
  * A saved model with nominal constant M on every net whose Björck weights have

@@ -4,16 +4,17 @@
 // file each end in one usage line within seconds, for every command that writes.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, symlinkSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { checkOutputDir, checkOutputFile } from "../src/cli/out-path.js";
 import { UsageError } from "../src/cli/command.js";
 import { tinyModel } from "./export-fixture.js";
 import { assertUsageLine, spawnLipvae } from "./cli-run.js";
+import { removeOnExit } from "./helpers.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "lipvae-cli-out-"));
-process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+removeOnExit(root);
 const file = path.join(root, "a-file");
 writeFileSync(file, "not a directory");
 const dangling = path.join(root, "dangling");

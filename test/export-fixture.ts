@@ -1,12 +1,13 @@
 // Tiny trained models (one per sigma mode, plus a standard VAE) for the
 // export-* and eval-* tests: 256 training images, one epoch, ~1 s each.
 // Trained at most once per process and removed when the process exits.
-import { mkdtempSync, rmSync } from "node:fs";
+import { mkdtempSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { type Dataset, loadDataset } from "../src/data/datasets.js";
 import { type ModelConfig, PAPER_DEFAULTS } from "../src/model/config.js";
 import { Trainer, defaultSettings } from "../src/model/train.js";
+import { removeOnExit } from "./helpers.js";
 
 export type Variant = "learned" | "fixed" | "constrained" | "standard";
 export const VARIANTS: Variant[] = ["learned", "fixed", "constrained", "standard"];
@@ -39,7 +40,7 @@ export function scratchDir(): string {
   if (!root) {
     const dir = mkdtempSync(path.join(tmpdir(), "lipvae-export-"));
     root = dir;
-    process.on("exit", () => rmSync(dir, { recursive: true, force: true }));
+    removeOnExit(dir);
   }
   return root;
 }

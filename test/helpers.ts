@@ -1,5 +1,6 @@
 // Shared test utilities: a seeded PRNG, random data and tolerance checks.
 import * as assert from "uvu/assert";
+import { rmSync } from "node:fs";
 
 /** Fixed seed for every fast-check property in the suite. */
 export const SEED = 20221;
@@ -50,4 +51,14 @@ export function maxAbs(x: ArrayLike<number>): number {
   let m = 0;
   for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
   return m;
+}
+
+// Every test file of a uvu run shares one process: one exit listener removes
+// all their scratch folders (a listener per folder trips Node's leak warning).
+const scratchDirs = new Set<string>();
+
+/** Removes dir (recursively) when the test process exits. */
+export function removeOnExit(dir: string): void {
+  if (scratchDirs.size === 0) process.on("exit", () => scratchDirs.forEach((d) => rmSync(d, { recursive: true, force: true })));
+  scratchDirs.add(dir);
 }

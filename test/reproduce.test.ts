@@ -6,7 +6,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/paths.js";
@@ -18,6 +18,7 @@ import { Interrupted, missingData, runJob } from "../src/reproduce/jobs.js";
 import { modelDir, readJobRecord } from "../src/reproduce/store.js";
 import { Progress } from "../src/cli/progress.js";
 import { loadModel } from "../src/model/store.js";
+import { removeOnExit } from "./helpers.js";
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
@@ -33,7 +34,7 @@ function lipvae(...args: string[]): Promise<Run> {
 }
 
 const tmp = mkdtempSync(path.join(os.tmpdir(), "lipvae-reproduce-"));
-process.on("exit", () => rmSync(tmp, { recursive: true, force: true }));
+removeOnExit(tmp);
 
 test("every model the figures need belongs to exactly one job, and shards partition the jobs", () => {
   const plan = buildPlan(SCALES.tiny, [], 0);

@@ -8,7 +8,7 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { spawn } from "node:child_process";
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/paths.js";
@@ -20,9 +20,10 @@ import { loadModel } from "../src/model/store.js";
 import * as ops from "../src/engine/ops.js";
 import { noGrad } from "../src/engine/tape.js";
 import { tidy } from "../src/engine/tensor.js";
+import { removeOnExit } from "./helpers.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "lipvae-train-cli-"));
-process.on("exit", () => rmSync(root, { recursive: true, force: true }));
+removeOnExit(root);
 let dirs = 0;
 /** A run directory that does not exist yet. */
 const newDir = () => path.join(root, `run-${++dirs}`);

@@ -3,7 +3,7 @@
 // uninterrupted run, the Lipschitz property holds, bad files give clear errors.
 import { test } from "uvu";
 import * as assert from "uvu/assert";
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { tensor, tidy } from "../src/engine/tensor.js";
@@ -17,6 +17,7 @@ import { LipvaeError } from "../src/errors.js";
 import { loadModel } from "../src/model/store.js";
 import { loadDataset } from "../src/data/datasets.js";
 import { assertClose, rng, uniform } from "./helpers.js";
+import { removeOnExit } from "./helpers.js";
 
 const tiny = (over: Partial<ModelConfig> = {}): ModelConfig => ({
   ...PAPER_DEFAULTS,
@@ -26,11 +27,9 @@ const tiny = (over: Partial<ModelConfig> = {}): ModelConfig => ({
   bjorck: { beta: 0.5, trainIters: 2, finetuneIters: 6 },
   ...over,
 });
-const scratch: string[] = [];
-process.on("exit", () => scratch.forEach((d) => rmSync(d, { recursive: true, force: true })));
 const tmp = () => {
   const dir = mkdtempSync(path.join(os.tmpdir(), "lipvae-train-"));
-  scratch.push(dir);
+  removeOnExit(dir);
   return dir;
 };
 const data = loadDataset("mnist", { limit: 256 });
