@@ -12,9 +12,12 @@
 // transpose combination), with f64x2 lanes: a 4x4 register tile is 8 v128
 // accumulators, within the ~12 live vectors V8 keeps in registers
 // (docs/performance-notes.md, 'WASM SIMD on V8'). Operands are converted to
-// f64 while packing. One thread: the worker pool only runs f32 jobs.
+// f64 while packing. Large products are split between the kernel threads
+// by bands of C's rows (assembly/threads.ts): every C element still sees the
+// same depth blocks in the same order, so results do not depend on the split.
 
 import { madd64, F64 } from "./simd";
+import { evenBand, jobArgs, JOB_GEMM64, runJob, triangleBand, workerWorkspaceBytes, worthSplitting } from "./threads";
 
 // @ts-ignore: decorator
 @inline const MR: i32 = 4;
@@ -149,8 +152,6 @@ export function gemm64(
   flags: i32, m: i32, n: i32, k: i32, alpha: f64,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32, work: usize,
 ): void {
-  const transA = (flags & G64_TRANS_A) != 0, transB = (flags & G64_TRANS_B) != 0;
-  const aF32 = (flags & G64_A_F32) != 0, bF32 = (flags & G64_B_F32) != 0;
   const lower = (flags & G64_LOWER) != 0;
   const ld = <usize>ldc * F64;
   for (let i = 0; i < m; i++) {
@@ -161,50 +162,97 @@ export function gemm64(
     }
   }
   if (m > 0 && n > 0 && k > 0 && alpha != 0) {
-    const packedA = work;
-    const packedB = work + <usize>(MC * KC) * F64;
-    const edge = packedB + <usize>(KC * NC) * F64;
-    for (let jc = 0; jc < n; jc += NC) {
-      const nc = min(NC, n - jc);
-      for (let pc = 0; pc < k; pc += KC) {
-        const kc = min(KC, k - pc);
-        packB(transB, bF32, b, ldb, pc, kc, jc, nc, packedB);
-        // In lower mode, row blocks that end above this column block are skipped.
-        const icStart = lower ? (jc / MR) * MR : 0;
-        for (let ic = icStart; ic < m; ic += MC) {
-          const mc = min(MC, m - ic);
-          packA(transA, aF32, a, lda, ic, mc, pc, kc, alpha, packedA);
-          for (let jr = 0; jr < nc; jr += NR) {
-            const cols = min(NR, nc - jr);
-            const bp = packedB + <usize>(jr * kc) * F64;
-            const j = jc + jr;
-            for (let ir = 0; ir < mc; ir += MR) {
-              const i = ic + ir;
-              if (lower && i + MR - 1 < j) continue;
-              const rows = min(MR, mc - ir);
-              const ap = packedA + <usize>(ir * kc) * F64;
-              const cTile = c + <usize>i * ld + <usize>j * F64;
-              if (rows == MR && cols == NR) {
-                kernel4x4(kc, ap, bp, cTile, ldc);
-              } else {
-                for (let t = 0; t < MR * NR; t += 2) v128.store(edge + <usize>t * F64, f64x2.splat(0));
-                kernel4x4(kc, ap, bp, edge, NR);
-                for (let r = 0; r < rows; r++) {
-                  for (let q = 0; q < cols; q++) {
-                    const dst = cTile + <usize>r * ld + <usize>q * F64;
-                    store<f64>(dst, load<f64>(dst) + load<f64>(edge + <usize>(r * NR + q) * F64));
-                  }
+    // Each worker packs into its own workspace, which must hold this kernel's.
+    if (worthSplitting(m, n, k) && workerWorkspaceBytes() >= gemm64WorkspaceBytes()) {
+      const args = jobArgs();
+      store<i32>(args, flags);
+      store<i32>(args, m, 4);
+      store<i32>(args, n, 8);
+      store<i32>(args, k, 12);
+      store<f64>(args, alpha, 16);
+      store<u32>(args, <u32>a, 24);
+      store<i32>(args, lda, 28);
+      store<u32>(args, <u32>b, 32);
+      store<i32>(args, ldb, 36);
+      store<u32>(args, <u32>c, 40);
+      store<i32>(args, ldc, 44);
+      runJob(JOB_GEMM64, work);
+    } else {
+      gemm64Rows(flags, m, n, k, alpha, a, lda, b, ldb, c, ldc, work, 0, m);
+    }
+  }
+  if (lower) {
+    for (let i = 0; i < m; i++) {
+      for (let j = i + 1; j < n; j++) store<f64>(c + <usize>i * ld + <usize>j * F64, load<f64>(c + <usize>j * ld + <usize>i * F64));
+    }
+  }
+}
+
+/** Share `tid` of `threads` of a gemm64 job whose arguments are at args (posted by gemm64). */
+export function gemm64Share(args: usize, tid: i32, threads: i32, work: usize): void {
+  const flags = load<i32>(args), m = load<i32>(args, 4);
+  // Bands of whole 4-row tiles; the lower triangle's bands have equal areas.
+  const lower = (flags & G64_LOWER) != 0;
+  const i0 = lower ? triangleBand(m, tid, threads, MR) : evenBand(m, tid, threads, MR);
+  const i1 = lower ? triangleBand(m, tid + 1, threads, MR) : evenBand(m, tid + 1, threads, MR);
+  if (i1 <= i0) return;
+  gemm64Rows(flags, m, load<i32>(args, 8), load<i32>(args, 12), load<f64>(args, 16),
+    <usize>load<u32>(args, 24), load<i32>(args, 28), <usize>load<u32>(args, 32), load<i32>(args, 36),
+    <usize>load<u32>(args, 40), load<i32>(args, 44), work, i0, i1);
+}
+
+/**
+ * Adds alpha op(A) op(B) to rows [i0, i1) of C (i0 a multiple of MR); in
+ * lower mode, only the tiles that touch the lower triangle.
+ */
+function gemm64Rows(
+  flags: i32, m: i32, n: i32, k: i32, alpha: f64,
+  a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32, work: usize, i0: i32, i1: i32,
+): void {
+  const transA = (flags & G64_TRANS_A) != 0, transB = (flags & G64_TRANS_B) != 0;
+  const aF32 = (flags & G64_A_F32) != 0, bF32 = (flags & G64_B_F32) != 0;
+  const lower = (flags & G64_LOWER) != 0;
+  const ld = <usize>ldc * F64;
+  // In lower mode, columns right of the band's last row only meet skipped tiles.
+  const nEnd = lower ? min(n, ((i1 + NR - 1) / NR) * NR) : n;
+  const packedA = work;
+  const packedB = work + <usize>(MC * KC) * F64;
+  const edge = packedB + <usize>(KC * NC) * F64;
+  for (let jc = 0; jc < nEnd; jc += NC) {
+    const nc = min(NC, nEnd - jc);
+    for (let pc = 0; pc < k; pc += KC) {
+      const kc = min(KC, k - pc);
+      packB(transB, bF32, b, ldb, pc, kc, jc, nc, packedB);
+      // In lower mode, row blocks that end above this column block are skipped.
+      const icStart = lower ? max(i0, (jc / MR) * MR) : i0;
+      for (let ic = icStart; ic < i1; ic += MC) {
+        const mc = min(MC, i1 - ic);
+        packA(transA, aF32, a, lda, ic, mc, pc, kc, alpha, packedA);
+        for (let jr = 0; jr < nc; jr += NR) {
+          const cols = min(NR, nc - jr);
+          const bp = packedB + <usize>(jr * kc) * F64;
+          const j = jc + jr;
+          for (let ir = 0; ir < mc; ir += MR) {
+            const i = ic + ir;
+            if (lower && i + MR - 1 < j) continue;
+            const rows = min(MR, mc - ir);
+            const ap = packedA + <usize>(ir * kc) * F64;
+            const cTile = c + <usize>i * ld + <usize>j * F64;
+            if (rows == MR && cols == NR) {
+              kernel4x4(kc, ap, bp, cTile, ldc);
+            } else {
+              for (let t = 0; t < MR * NR; t += 2) v128.store(edge + <usize>t * F64, f64x2.splat(0));
+              kernel4x4(kc, ap, bp, edge, NR);
+              for (let r = 0; r < rows; r++) {
+                for (let q = 0; q < cols; q++) {
+                  const dst = cTile + <usize>r * ld + <usize>q * F64;
+                  store<f64>(dst, load<f64>(dst) + load<f64>(edge + <usize>(r * NR + q) * F64));
                 }
               }
             }
           }
         }
       }
-    }
-  }
-  if (lower) {
-    for (let i = 0; i < m; i++) {
-      for (let j = i + 1; j < n; j++) store<f64>(c + <usize>i * ld + <usize>j * F64, load<f64>(c + <usize>j * ld + <usize>i * F64));
     }
   }
 }

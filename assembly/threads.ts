@@ -10,15 +10,17 @@
 // finished its own is run by the dispatcher (runJob). Nothing here allocates:
 // the TypeScript side supplies the control block and one GEMM workspace per
 // worker. Other kernels (the f64 eigensolver) post their own jobs: they write
-// arguments at jobArgs() and call runJob; runShare hands job kinds >= JOB_EIG
-// to eigShare.
+// arguments at jobArgs() and call runJob; runShare hands JOB_GEMM64 to
+// gemm64Share and job kinds >= JOB_EIG to eigShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
+import { gemm64Share } from "./gemm64";
 import { eigShare, JOB_EIG } from "./eig";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
 const JOB_EXIT: i32 = 3;
+export const JOB_GEMM64: i32 = 4;
 
 // Control block: counters on separate 64-byte lines (no false sharing).
 // @ts-ignore: decorator
@@ -133,7 +135,7 @@ export function availableThreads(): i32 {
   return threadCount > 1 && atomic.load<i32>(control + READY) >= threadCount - 1 ? threadCount : 1;
 }
 
-/** Bytes of workspace each worker brings to a job (its GEMM workspace). */
+/** Bytes of workspace each worker brings to a job (its GEMM workspace, also enough for gemm64's). */
 export function workerWorkspaceBytes(): i32 {
   return gemmWorkspaceBytes();
 }
@@ -204,6 +206,10 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
     eigShare(kind, args + 4, tid, threads, work);
     return;
   }
+  if (kind == JOB_GEMM64) {
+    gemm64Share(args + 4, tid, threads, work);
+    return;
+  }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);
   const m = load<i32>(args, 12), n = load<i32>(args, 16), k = load<i32>(args, 20);
   const alpha = load<f32>(args, 24);
@@ -213,7 +219,7 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   const c = <usize>load<u32>(args, 48), ldc = load<i32>(args, 52);
   if (kind == JOB_SYRK) {
     // Lower triangle by row bands of equal area: band t ends at n*sqrt(t/T).
-    const i0 = triangleSplit(n, tid, threads), i1 = triangleSplit(n, tid + 1, threads);
+    const i0 = triangleBand(n, tid, threads, MR), i1 = triangleBand(n, tid + 1, threads, MR);
     if (i1 <= i0) return;
     const aRow = transA ? <usize>i0 : <usize>i0 * <usize>lda;
     gemmDriver(transA, transB, i1 - i0, i1, k, alpha, a + aRow * 4, lda, b, ldb, beta,
@@ -227,8 +233,7 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
     gemmDriver(transA, transB, m, j1 - j0, k, alpha, a, lda, b + bCol * 4, ldb, beta,
       c + <usize>j0 * 4, ldc, work, 0, 0);
   } else {
-    const chunk = roundUp((m + threads - 1) / threads, MR);
-    const i0 = min(m, tid * chunk), i1 = min(m, i0 + chunk);
+    const i0 = evenBand(m, tid, threads, MR), i1 = evenBand(m, tid + 1, threads, MR);
     if (i1 <= i0) return;
     const aRow = transA ? <usize>i0 : <usize>i0 * <usize>lda;
     gemmDriver(transA, transB, i1 - i0, n, k, alpha, a + aRow * 4, lda, b, ldb, beta,
@@ -236,9 +241,15 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   }
 }
 
-function triangleSplit(n: i32, t: i32, threads: i32): i32 {
+/** Start of band t of the lower triangle's n rows cut into `threads` bands of equal area (multiples of `tile`). */
+export function triangleBand(n: i32, t: i32, threads: i32, tile: i32): i32 {
   if (t >= threads) return n;
-  return min(n, (<i32>(<f64>n * Math.sqrt(<f64>t / <f64>threads)) / MR) * MR);
+  return min(n, (<i32>(<f64>n * Math.sqrt(<f64>t / <f64>threads)) / tile) * tile);
+}
+
+/** Start of band t of n rows cut into `threads` bands of equal height (multiples of `tile`). */
+export function evenBand(n: i32, t: i32, threads: i32, tile: i32): i32 {
+  return min(n, t * roundUp((n + threads - 1) / threads, tile));
 }
 
 function roundUp(x: i32, to: i32): i32 {

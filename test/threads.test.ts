@@ -1,4 +1,4 @@
-// Kernel worker threads: GEMM, SYRK, Björck and the f64 eigensolver split between threads give
+// Kernel worker threads: GEMM, SYRK, f64 GEMM, Björck and the f64 eigensolver split between threads give
 // bit-for-bit the results of the one-thread kernels, and the split really
 // happens. The one-thread reference is a second instance of the same build
 // with its own memory, where splitting is off (as with --threads 1).
@@ -7,6 +7,7 @@ import * as assert from "uvu/assert";
 import fc from "fast-check";
 import { engine, setThreads } from "../src/engine/engine.js";
 import { instantiate, type Kernels } from "../src/engine/wasm.js";
+import { G64 } from "../src/engine/wasm-core.js";
 import { Arena } from "../src/engine/arena.js";
 import { SEED, rng, uniform } from "./helpers.js";
 
@@ -109,6 +110,53 @@ test("Björck forward and backward (paper layer shapes) are bit-identical to one
     });
     assertBitIdentical(threaded, one, `bjorck ${r}x${c}`);
   }
+});
+
+/** gemm64 on an instance, C pre-filled with `c0`; operand i is f32 when its flag is set. LOWER uses A for both operands. */
+function gemm64On(arena: Arena, kernels: Kernels, flags: number, m: number, n: number, k: number,
+  a: Float64Array, b: Float64Array, beta: number, c0: Float64Array): Float64Array {
+  const put = (values: Float64Array, isF32: boolean) => {
+    const p = arena.alloc(values.length * (isF32 ? 4 : 8));
+    (isF32 ? arena.f32(p, values.length) : arena.f64(p, values.length)).set(values);
+    return p;
+  };
+  const aF32 = (flags & G64.A_F32) !== 0, bF32 = (flags & G64.B_F32) !== 0, lower = (flags & G64.LOWER) !== 0;
+  const ta = (flags & G64.TRANS_A) !== 0, tb = (flags & G64.TRANS_B) !== 0;
+  const pa = put(a, aF32), pb = lower ? pa : put(b, bF32), pc = put(c0, false);
+  const workBytes = kernels.gemm64WorkspaceBytes(), work = arena.alloc(workBytes);
+  kernels.gemm64(flags, m, n, k, 1.25, pa, ta ? m : k, pb, lower ? (ta ? m : k) : (tb ? k : n), beta, pc, n, work);
+  const out = Float64Array.from(arena.f64(pc, m * n));
+  arena.free(pa, a.length * (aF32 ? 4 : 8));
+  if (!lower) arena.free(pb, b.length * (bF32 ? 4 : 8));
+  arena.free(pc, m * n * 8);
+  arena.free(work, workBytes);
+  return out;
+}
+
+test("gemm64 split between threads is bit-identical to one thread", async () => {
+  await workersReady();
+  const jobsBefore = e.splitJobs();
+  const { TRANS_A: TA, TRANS_B: TB, A_F32: AF, B_F32: BF, LOWER } = G64;
+  // The spectral Björck's shapes (Gram in lower mode, V = U^T X), odd sizes, every
+  // transpose and operand type; the smallest are below the split threshold.
+  const cases: [number, number, number, number, number][] = [
+    [LOWER | TB | AF | BF, 512, 512, 784, 0], [LOWER | TA | AF | BF, 512, 512, 784, 0],
+    [BF, 512, 784, 512, 0], [BF | TB, 512, 784, 512, 0.5], [BF, 512, 512, 512, 0],
+    [LOWER | TB, 301, 301, 129, 0.5], [LOWER | TA, 97, 97, 400, 0], [0, 333, 257, 301, 1],
+    [TA | TB | AF, 130, 97, 211, 0.5], [TA | BF, 67, 203, 155, 0], [TB | AF | BF, 9, 13, 17, 0],
+  ];
+  for (const [flags, m, n, k, beta] of cases) {
+    const seed = m * 31 + n * 7 + k + flags;
+    // f32 operands hold f32-representable values, so both instances see the same inputs.
+    const a = Float64Array.from(f32(seed, m * k)), b = Float64Array.from(f32(seed + 1, k * n));
+    const c0 = Float64Array.from(f32(seed + 2, m * n));
+    const threaded = gemm64On(e.arena, e.kernels, flags, m, n, k, a, b, beta, c0);
+    const one = gemm64On(ref, single.kernels, flags, m, n, k, a, b, beta, c0);
+    for (let i = 0; i < one.length; i++) {
+      if (!Object.is(threaded[i], one[i])) assert.unreachable(`gemm64 flags=${flags} ${m}x${n}x${k} beta=${beta}: [${i}] = ${threaded[i]} threaded, ${one[i]} on one thread`);
+    }
+  }
+  assert.ok(e.threads === 1 || e.splitJobs() >= jobsBefore + 5, "the large gemm64 calls were split between threads");
 });
 
 /** eigSym of the symmetric n x n matrix a on an instance: [status, eigenvalues..., eigenvectors...] as one array. */
