@@ -9,14 +9,12 @@
 // one of them); otherwise they are measured now, and not written back.
 
 import path from "node:path";
-import { loadModel, nonFiniteParameter, type ModelMeta } from "../model/store.js";
+import { loadModel } from "../model/store.js";
+import { directoryConstants } from "../lib/certify.js";
 import { exportContent } from "../model/export.js";
 import { encodeSafetensors } from "../io/safetensors.js";
-import { measureConstants, measurementKey, type MeasuredConstants } from "../bounds/measured.js";
-import { usableBuilds } from "../engine/builds.js";
 import { loadDataset } from "../data/datasets.js";
 import type { DatasetName } from "../data/catalog.js";
-import { LipvaeError } from "../errors.js";
 import type { ModelCard } from "../web/card.js";
 
 export interface ServedModel {
@@ -40,16 +38,16 @@ export const SAMPLES_NAME = "samples.u8";
 
 export function prepareModel(dir: string, id: string, opts: PrepareOptions): ServedModel {
   const model = loadModel(dir);
-  const { vae, meta } = model;
-  const bad = nonFiniteParameter(vae);
-  if (bad) throw new LipvaeError(`model ${dir} has non-finite weights (${bad}): nothing can be certified for it`);
+  const { meta } = model;
+  // The constants certify stored for exactly these weights, else measured now and not
+  // written back (the same rule and checks as `lipvae certify`, without the store).
   let constantsSource: ServedModel["constantsSource"] = "model.json";
-  let k = storedConstants(meta);
-  if (!k) {
-    opts.log(`${dir}: no constants measured for these parameters in model.json; measuring now (\`lipvae certify --model ${dir}\` stores them)...`);
-    k = measureConstants(vae, meta.bjorckIters);
-    constantsSource = "measured now";
-  }
+  const k = directoryConstants(model, {
+    onMeasure: () => {
+      constantsSource = "measured now";
+      opts.log(`${dir}: no constants measured for these parameters in model.json; measuring now (\`lipvae certify --model ${dir}\` stores them)...`);
+    },
+  });
   const { tensors, metadata } = exportContent(model);
   const exportBytes = encodeSafetensors(tensors, metadata);
   const dataset = loadDataset(meta.dataset.name as DatasetName, { dataDir: opts.dataDir });
@@ -69,13 +67,4 @@ export function prepareModel(dir: string, id: string, opts: PrepareOptions): Ser
     defaults: { r: 8, eps: 0.5 },
   };
   return { card, exportBytes, sampleBytes, constantsSource };
-}
-
-/** The constants in model.json if `lipvae certify` measured them for these parameters, iterations and builds. */
-function storedConstants(meta: ModelMeta): MeasuredConstants | null {
-  const stored = meta.certified as (MeasuredConstants & { key?: unknown }) | undefined;
-  if (!stored) return null;
-  const key = measurementKey(meta.config, meta.parameters.sha256, meta.bjorckIters, usableBuilds());
-  const finite = [stored.a, stored.b, stored.c].every((v) => typeof v === "number" && Number.isFinite(v) && v >= 0);
-  return stored.key === key && finite ? stored : null;
 }
