@@ -30,12 +30,14 @@ export function spawnLipvae(args: string[], timeoutMs = 20_000): Promise<Run> {
   });
 }
 
-/** main(args) in this process with stdout and stderr captured. */
-export async function runMain(args: string[]): Promise<Run> {
+/** main(args) in this process with stdout and stderr captured (and passed to onOutput as they come). */
+export async function runMain(args: string[], onOutput?: (text: string) => void): Promise<Run> {
   let stdout = "", stderr = "";
   const out = process.stdout.write, err = process.stderr.write;
   const capture = (add: (s: string) => void) => ((chunk: string | Uint8Array) => {
-    add(String(chunk));
+    const text = String(chunk);
+    add(text);
+    onOutput?.(text);
     return true;
   }) as typeof process.stdout.write;
   process.stdout.write = capture((s) => (stdout += s));
@@ -63,4 +65,15 @@ export function assertUsageLine(r: Run, command: string, ...fragments: (string |
     if (typeof f === "string") assert.ok(lines[0].includes(f), `${what}: should name '${f}'`);
     else assert.match(lines[0], f, what);
   }
+}
+
+/**
+ * `base` flags with `extra` appended, where a flag in `extra` replaces the same flag's
+ * value in `base` (lipvae refuses a flag given twice). Every flag in `base` takes a value.
+ */
+export function withFlags(base: string[], extra: string[]): string[] {
+  const given = new Set(extra.filter((arg) => arg.startsWith("--")));
+  const kept: string[] = [];
+  for (let i = 0; i < base.length; i += 2) if (!given.has(base[i])) kept.push(base[i], base[i + 1]);
+  return [...kept, ...extra];
 }

@@ -1,7 +1,9 @@
 // Helpers of the crash-* and faults-* tests: lipvae in this process with its
 // output captured, and a tiny training run driven through the library.
 import { loadDataset } from "../src/data/datasets.js";
-import { runMain } from "./cli-run.js";
+import { runMain, withFlags } from "./cli-run.js";
+
+export { withFlags };
 import { buildConfig, buildSettings, parseTrainFlags } from "../src/cli/train.js";
 import { type TrainRequest, Trainer } from "../src/model/train.js";
 
@@ -9,16 +11,6 @@ import { type TrainRequest, Trainer } from "../src/model/train.js";
 export const TINY = ["--train-limit", "256", "--hidden", "16,16", "--latent-dim", "3", "--epochs", "2", "--finetune-epochs", "1",
   "--k-finetune", "4", "--batch-size", "64", "--validation-limit", "128", "--lr", "3e-3"];
 
-/**
- * `base` flags with `extra` appended, where a flag in `extra` replaces the same flag's
- * value in `base` (lipvae refuses a flag given twice). Every flag in `base` takes a value.
- */
-export function withFlags(base: string[], extra: string[]): string[] {
-  const given = new Set(extra.filter((arg) => arg.startsWith("--")));
-  const kept: string[] = [];
-  for (let i = 0; i < base.length; i += 2) if (!given.has(base[i])) kept.push(base[i], base[i + 1]);
-  return [...kept, ...extra];
-}
 
 export type { Run } from "./cli-run.js";
 

@@ -12,7 +12,6 @@ import { existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, writeFil
 import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/paths.js";
-import { main } from "../src/cli/main.js";
 import { TRAIN_OPTIONS, buildConfig, buildSettings, parseTrainFlags } from "../src/cli/train.js";
 import { RESUME_CHECKED_FLAGS, RESUME_NEUTRAL_FLAGS, type ResumedRun, checkResumeFlags } from "../src/cli/train-resume.js";
 import { LipvaeError } from "../src/errors.js";
@@ -21,6 +20,7 @@ import * as ops from "../src/engine/ops.js";
 import { noGrad } from "../src/engine/tape.js";
 import { tidy } from "../src/engine/tensor.js";
 import { removeOnExit } from "./helpers.js";
+import { runMain, withFlags } from "./cli-run.js";
 
 const root = mkdtempSync(path.join(os.tmpdir(), "lipvae-train-cli-"));
 removeOnExit(root);
@@ -31,31 +31,11 @@ const newDir = () => path.join(root, `run-${++dirs}`);
 // A tiny model on 256 images: 4 steps per epoch, one epoch per phase.
 const TINY = ["--train-limit", "256", "--hidden", "16,16", "--latent-dim", "3", "--epochs", "1", "--finetune-epochs", "1",
   "--k-finetune", "4", "--batch-size", "64", "--validation-limit", "128", "--lr", "3e-3"];
-/** TINY with some flags' values replaced (lipvae refuses a flag given twice). */
-const tinyWith = (changes: Record<string, string>) => TINY.map((arg, i) => (i > 0 && TINY[i - 1].startsWith("--") ? changes[TINY[i - 1].slice(2)] : undefined) ?? arg);
 
 interface Run { status: number | null; stdout: string; stderr: string }
 
 /** `lipvae ...args` in this process, its output captured; onOutput sees every chunk as it is written. */
-async function lipvae(args: string[], onOutput?: (text: string) => void): Promise<Run> {
-  let stdout = "", stderr = "";
-  const out = process.stdout.write, err = process.stderr.write;
-  const capture = (add: (s: string) => void) => ((chunk: string | Uint8Array) => {
-    const text = String(chunk);
-    add(text);
-    onOutput?.(text);
-    return true;
-  }) as typeof process.stdout.write;
-  process.stdout.write = capture((s) => (stdout += s));
-  process.stderr.write = capture((s) => (stderr += s));
-  try {
-    const status = await main(args);
-    return { status, stdout, stderr };
-  } finally {
-    process.stdout.write = out;
-    process.stderr.write = err;
-  }
-}
+const lipvae = runMain;
 
 /** Ctrl-C as soon as `pattern` appears in the output. */
 const ctrlCAt = (pattern: RegExp) => {
@@ -154,7 +134,7 @@ test("--resume refuses a flag that differs from the checkpoint's, naming it; rep
   await refused(["--no-finetune"], /--no-finetune differs from the checkpoint's run, which fine-tunes/);
   await refused(["--seed", "1", "--hidden", "32,32"], /--seed 1 differs from the checkpoint's 0; --hidden 32,32 differs from the checkpoint's 16,16; drop these flags/);
   // The original command with --resume, plus the flags that only say where files are.
-  const ok = await lipvae(["train", ...tinyWith({ "batch-size": "64.0" }), "--lipschitz", "10", "--out", dir, "--resume",
+  const ok = await lipvae(["train", ...withFlags(TINY, ["--batch-size", "64.0"]), "--lipschitz", "10", "--out", dir, "--resume",
     "--data-dir", path.join(projectRoot, "data", "mnist")]);
   assert.is(ok.status, 0, ok.stderr);
 });
@@ -304,7 +284,7 @@ test("--overwrite removes the previous run and every file derived from it, says 
   writeFileSync(path.join(dir, ".model.json.4242.0badcafe.tmp"), "torn");
   mkdirSync(path.join(dir, "plots"));
 
-  const r = await lipvae(["train", ...tinyWith({ "latent-dim": "4" }), "--out", dir, "--overwrite"]);
+  const r = await lipvae(["train", ...withFlags(TINY, ["--latent-dim", "4"]), "--out", dir, "--overwrite"]);
   assert.is(r.status, 0, r.stderr);
   assert.match(r.stderr, /--overwrite: removed the previous run's files from .*: \.model\.json\.4242\.0badcafe\.tmp, attack\/, certificates\.json, checkpoint\.safetensors, eval\/eval\.json, eval\/prior-samples\.png, eval\/reconstructions\.png, export\.safetensors, margin\/, model\.json, model\.safetensors\n/);
   assert.match(r.stderr, /--overwrite: left eval\/mine\.txt, notes\.txt, plots\/ in .* \(not written by lipvae\)/);
