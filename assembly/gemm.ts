@@ -14,6 +14,7 @@
 
 import { madd, F32 } from "./simd";
 import { JOB_GEMM, JOB_SYRK, runParallel, worthSplitting } from "./threads";
+import { countFlops32 } from "./flops";
 
 // @ts-ignore: decorator
 @inline export const MR: i32 = 4;
@@ -305,6 +306,7 @@ export function gemm(
   transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
 ): void {
+  countFlops32(<f64>m * <f64>n, k);
   if (worthSplitting(m, n, k)) {
     runParallel(JOB_GEMM, transA, transB, m, n, k, alpha, a, lda, b, ldb, beta, c, ldc, work);
   } else {
@@ -318,6 +320,7 @@ export function gemm(
  * Only the lower triangle is computed; it is then mirrored, so C is full on return.
  */
 export function syrk(trans: i32, n: i32, k: i32, alpha: f32, a: usize, lda: i32, beta: f32, c: usize, ldc: i32, work: usize): void {
+  countFlops32(<f64>n * <f64>(n + 1) / 2, k);
   if (worthSplitting(n, n, k)) {
     runParallel(JOB_SYRK, trans, trans ^ 1, n, n, k, alpha, a, lda, a, lda, beta, c, ldc, work);
   } else {

@@ -17,6 +17,7 @@
 // same depth blocks in the same order, so results do not depend on the split.
 
 import { madd64, F64 } from "./simd";
+import { countFlops64 } from "./flops";
 import { evenBand, jobArgs, JOB_GEMM64, runJob, triangleBand, workerWorkspaceBytes, worthSplitting } from "./threads";
 
 // @ts-ignore: decorator
@@ -162,6 +163,7 @@ export function gemm64(
     }
   }
   if (m > 0 && n > 0 && k > 0 && alpha != 0) {
+    countFlops64(lower && m == n ? <f64>n * <f64>(n + 1) / 2 : <f64>m * <f64>n, k);
     // Each worker packs into its own workspace, which must hold this kernel's.
     if (worthSplitting(m, n, k) && workerWorkspaceBytes() >= gemm64WorkspaceBytes()) {
       const args = jobArgs();

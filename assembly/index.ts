@@ -10,6 +10,7 @@ export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";
+export { flopsF32, flopsF64 } from "./flops";
 export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, threadsTakenBack, workerLoop } from "./threads";
 
 /** First byte of linear memory free for the arena (past static data). */

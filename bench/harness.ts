@@ -12,6 +12,8 @@ export interface BenchRow {
   n: number;
   /** Achieved GFLOP/s at the median (null where FLOPs are not counted). */
   gflops: number | null;
+  /** FLOPs of one call as the kernels counted them (rows measured with a counter). */
+  flopsPerCall?: number;
   /** Fraction of the same build's measured simd.peak (null where not applicable). */
   ofPeak?: number | null;
   note?: string;
@@ -32,23 +34,31 @@ export interface BenchOptions {
   warmup?: number;
 }
 
-/** Times fn repeatedly; flops is the work of one call (0 when not counted). */
-export function measure(name: string, build: string, flops: number, fn: () => void, opts: BenchOptions = {}): BenchRow {
+/**
+ * Times fn repeatedly. flops is the work of one call: a number (0 when not
+ * counted), or a cumulative counter (a kernel instance's flopsF32, the FLOPs
+ * its GEMMs were asked for), read before and after the timed runs so that the
+ * row reports what the kernels actually executed.
+ */
+export function measure(name: string, build: string, flops: number | (() => number), fn: () => void, opts: BenchOptions = {}): BenchRow {
   const warmup = opts.warmup ?? 2, minRuns = opts.minRuns ?? 10, maxRuns = opts.maxRuns ?? 200;
   const minTime = opts.minTimeMs ?? 300;
   for (let i = 0; i < warmup; i++) fn();
   const times: number[] = [];
+  const counted = typeof flops === "function" ? flops() : 0;
   const start = performance.now();
   while (times.length < minRuns || (performance.now() - start < minTime && times.length < maxRuns)) {
     const t0 = performance.now();
     fn();
     times.push(performance.now() - t0);
   }
+  const perCall = typeof flops === "function" ? (flops() - counted) / times.length : flops;
   times.sort((a, b) => a - b);
   const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
   return {
     name, build, unit: "ms", median, min: times[0], max: times[times.length - 1], n: times.length,
-    gflops: flops > 0 ? flops / (median * 1e6) : null,
+    gflops: perCall > 0 ? perCall / (median * 1e6) : null,
+    ...(typeof flops === "function" ? { flopsPerCall: perCall } : {}),
   };
 }
 

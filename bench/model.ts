@@ -17,14 +17,13 @@ import { DEFAULT_MARGIN, estimateMargins } from "../src/attacks/margin.js";
 import { measureConstants } from "../src/bounds/measured.js";
 import { type BenchRow, engineLabel, measure } from "./harness.js";
 
-/** Multiply-adds of one pass of one paper-size net for one row (all three nets have the same count). */
-const NET_MACS = 784 * 512 + 512 * 512 + 512 * 10;
-
 export async function modelBenchmarks(quick: boolean, only: RegExp | null): Promise<BenchRow[]> {
   const rows: BenchRow[] = [];
   const want = (name: string) => !only || only.test(name);
   if (!["infer.1000", "attack.step.b25", "margin.image", "certify.measure"].some(want)) return rows;
   const build = engineLabel(engine());
+  // GFLOP/s on the FLOPs the GEMMs executed (assembly/flops.ts).
+  const flopCounter = () => engine().kernels.flopsF32();
   const model = attackModel(new VAE(PAPER_DEFAULTS, 0), PAPER_DEFAULTS.bjorck.finetuneIters);
   const n = model.n, rand = stream(0, "bench.model");
   const image = Float32Array.from({ length: n }, () => rand.uniform());
@@ -47,7 +46,7 @@ export async function modelBenchmarks(quick: boolean, only: RegExp | null): Prom
       }
       return null;
     }));
-    const row = measure("infer.1000", build, 2 * count * NET_MACS * 3, run, quick ? { minRuns: 3, minTimeMs: 0, warmup: 1 } : { minRuns: 10, minTimeMs: 500 });
+    const row = measure("infer.1000", build, flopCounter, run, quick ? { minRuns: 3, minTimeMs: 0, warmup: 1 } : { minRuns: 10, minTimeMs: 500 });
     row.note = "eval loop: 1000 images in batches of 500, ELBO terms, no grad, Björck (K = 50) computed once outside";
     rows.push(row);
   }
@@ -64,9 +63,7 @@ export async function modelBenchmarks(quick: boolean, only: RegExp | null): Prom
       for (let i = 0; i < delta.length; i++) delta[i] += 1e-3 * grad[i];
       problem.project(delta);
     };
-    // Forward: encoder mean and std on x+δ, the decoder on z_δ and on z_¬δ; backward to δ through three nets.
-    const flops = 2 * B * NET_MACS * (4 + 3);
-    const row = measure("attack.step.b25", build, flops, step, quick ? { minRuns: 3, minTimeMs: 0, warmup: 1 } : { minRuns: 10, minTimeMs: 500 });
+    const row = measure("attack.step.b25", build, flopCounter, step, quick ? { minRuns: 3, minTimeMs: 0, warmup: 1 } : { minRuns: 10, minTimeMs: 500 });
     row.note = "max-damage fwd + grad wrt δ + ball∩box projection, 25 rows (PyTorch: 5.4 ms)";
     rows.push(row);
   }

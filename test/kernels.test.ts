@@ -239,6 +239,30 @@ test("Adam kernel matches torch.optim.Adam's update formula", () => {
   assertClose(get(pp, n), expected, 1e-6, 1e-5, "adam");
 });
 
+test("the FLOP counters count what the products were asked for: GEMM 2mnk, SYRK n(n+1)k, Björck per iteration", () => {
+  const work = e.workspace(Math.max(k.gemmWorkspaceBytes(), k.gemm64WorkspaceBytes(), k.bjorckWorkspaceBytes(24, 40)));
+  const counted = (fn: () => void, counter = () => k.flopsF32()) => {
+    const before = counter();
+    fn();
+    return counter() - before;
+  };
+  const a = put(new Float32Array(40 * 40).fill(0.01)), c = put(new Float32Array(40 * 40));
+  assert.is(counted(() => k.gemm(0, 1, 7, 9, 11, 1, a, 11, a, 11, 0, c, 9, work)), 2 * 7 * 9 * 11);
+  assert.is(counted(() => k.syrk(1, 13, 5, 1, a, 13, 0, c, 13, work)), 13 * 14 * 5);
+  const c64 = e.arena.alloc(40 * 40 * 8);
+  assert.is(counted(() => k.gemm64(4 | 8 | 16 | 2, 6, 6, 17, 1, a, 17, a, 17, 0, c64, 6, work), () => k.flopsF64()), 6 * 7 * 17);
+  assert.is(counted(() => k.gemm64(4 | 8, 6, 5, 17, 1, a, 17, a, 5, 0, c64, 5, work), () => k.flopsF64()), 2 * 6 * 5 * 17);
+  // Björck on the smaller Gram (s x s, s = min(r, c), l = max): SYRK s(s+1)l and the update 2 s^2 l per
+  // forward step; the backward's three products 6 s^2 l per step.
+  for (const [r, cols] of [[24, 40], [40, 24]]) {
+    const s = Math.min(r, cols), l = Math.max(r, cols), iters = 3;
+    const w = put(uniform(rng(SEED), r * cols).map((v) => v / 10)), out = put(new Float32Array(r * cols));
+    const save = put(new Float32Array(k.bjorckSaveFloats(r, cols, iters))), gi = put(new Float32Array(r * cols));
+    assert.is(counted(() => k.bjorckForward(r, cols, iters, 0.5, w, out, save, work)), iters * (s * (s + 1) * l + 2 * s * s * l));
+    assert.is(counted(() => k.bjorckBackward(r, cols, iters, 0.5, save, out, gi, work)), iters * 6 * s * s * l);
+  }
+});
+
 test("the Kernels interface and the WASM module's exports agree, name for name and parameter count", () => {
   for (const build of ["simd", "relaxed"] as const) {
     if (build === "relaxed" && e.build !== "relaxed") continue; // validates only under the relaxed flag

@@ -39,6 +39,9 @@ export interface Kernels {
   adamStep(n: number, p: number, g: number, m: number, v: number, b1: number, b2: number,
     stepSize: number, vScale: number, eps: number): void;
   peakMulAdd(iters: number, ptr: number): void;
+  /** FLOPs the f32 GEMM/SYRK calls (and gemm64's) of this instance were asked for, since it started (assembly/flops.ts). */
+  flopsF32(): number;
+  flopsF64(): number;
   threadsControlBytes(): number;
   threadsInit(ctrl: number, threads: number, workspaces: number): void;
   threadsReady(ctrl: number): number;
@@ -62,7 +65,7 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   eigSym: 7, eigSymWorkspaceBytes: 1, choleskyLower: 3,
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
-  peakMulAdd: 2, heapBase: 0, hasRelaxedSimd: 0,
+  peakMulAdd: 2, flopsF32: 0, flopsF64: 0, heapBase: 0, hasRelaxedSimd: 0,
   threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, threadsTakenBack: 0, workerLoop: 2,
 };
 
