@@ -17,7 +17,7 @@
 
 import { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 import { F32 } from "./simd";
-import { copy, scale } from "./elementwise";
+import { copy, scaleInto } from "./elementwise";
 
 /** Bytes of workspace bjorckForward / bjorckBackward need for an r x c matrix. */
 export function bjorckWorkspaceBytes(r: i32, c: i32): i32 {
@@ -39,9 +39,7 @@ function gram(r: i32, c: i32, a: usize, p: usize, gw: usize): void {
 
 /** Y = (1+beta) A - beta P A (or A P), given the Gram P of A. */
 function update(r: i32, c: i32, beta: f32, a: usize, p: usize, y: usize, gw: usize): void {
-  const n = r * c;
-  copy(n, a, y);
-  scale(n, 1 + beta, y);
+  scaleInto(r * c, 1 + beta, a, y);
   if (r <= c) gemm(0, 0, r, c, r, -beta, p, r, a, c, 1, y, c, gw);
   else gemm(0, 0, r, c, c, -beta, a, c, p, c, 1, y, c, gw);
 }
@@ -103,7 +101,8 @@ function forward(r: i32, c: i32, iters: i32, beta: f32, tol: f64, w: usize, out:
       if (a != out) copy(n, a, out);
       return k;
     }
-    const y = k == iters - 1 ? out : (k & 1 ? buf1 : buf0);
+    // With saved state the next iterate is written straight into its slot.
+    const y = k == iters - 1 ? out : save != 0 ? save + <usize>((k + 1) * (n + s * s)) * F32 : (k & 1 ? buf1 : buf0);
     update(r, c, beta, a, p, y, gw);
     src = y;
   }
@@ -134,15 +133,13 @@ export function bjorckBackward(r: i32, c: i32, iters: i32, beta: f32, save: usiz
     if (r <= c) {
       gemm(0, 1, r, r, c, -beta, g, c, a, c, 0, d, r, gw);            // D = -beta G A^T
       symmetrise(r, d);                                                  // S = D + D^T
-      copy(n, g, gNew);
-      scale(n, 1 + beta, gNew);
+      scaleInto(n, 1 + beta, g, gNew);
       gemm(0, 0, r, c, r, -beta, p, r, g, c, 1, gNew, c, gw);           // - beta P G
       gemm(0, 0, r, c, r, 1, d, r, a, c, 1, gNew, c, gw);               // + S A
     } else {
       gemm(1, 0, c, c, r, -beta, a, c, g, c, 0, d, c, gw);              // D = -beta A^T G
       symmetrise(c, d);
-      copy(n, g, gNew);
-      scale(n, 1 + beta, gNew);
+      scaleInto(n, 1 + beta, g, gNew);
       gemm(0, 0, r, c, c, -beta, g, c, p, c, 1, gNew, c, gw);           // - beta G P
       gemm(0, 0, r, c, c, 1, a, c, d, c, 1, gNew, c, gw);               // + A S
     }

@@ -8,6 +8,20 @@ export function copy(n: i32, src: usize, dst: usize): void {
   memory.copy(dst, src, <usize>n * F32);
 }
 
+/** dst[i] = alpha * src[i]: one pass where a copy and a scale would take two. */
+export function scaleInto(n: i32, alpha: f32, src: usize, dst: usize): void {
+  const va = f32x4.splat(alpha);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * F32;
+    v128.store(dst + o, f32x4.mul(v128.load(src + o), va));
+  }
+  for (; i < n; i++) {
+    const o = <usize>i * F32;
+    store<f32>(dst + o, load<f32>(src + o) * alpha);
+  }
+}
+
 /** x[i] *= alpha. */
 export function scale(n: i32, alpha: f32, x: usize): void {
   const va = f32x4.splat(alpha);
