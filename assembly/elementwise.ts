@@ -2,6 +2,7 @@
 // Pointer-based, allocation-free; n counts f32 elements.
 
 import { F32 } from "./simd";
+import { availableThreads, evenBand, jobArgs, JOB_ADAM, runJob } from "./threads";
 
 /** dst[i] = src[i]. */
 export function copy(n: i32, src: usize, dst: usize): void {
@@ -115,11 +116,47 @@ export function softplus(n: i32, x: usize, y: usize): void {
  * with stepSize = lr / (1 - b1^t) and vScale = 1 / sqrt(1 - b2^t), as torch.optim.Adam.
  */
 export function adamStep(n: i32, p: usize, g: usize, m: usize, v: usize, b1: f32, b2: f32, stepSize: f32, vScale: f32, eps: f32): void {
+  // Memory-bound (seven 4-byte streams per parameter): large tensors are
+  // split between the kernel threads. Bands start at multiples of 4, so every
+  // element takes the same (SIMD or scalar-tail) path for any thread count.
+  if (n >= ADAM_MIN_SPLIT && availableThreads() > 1) {
+    const args = jobArgs();
+    store<i32>(args, n);
+    store<u32>(args, <u32>p, 4);
+    store<u32>(args, <u32>g, 8);
+    store<u32>(args, <u32>m, 12);
+    store<u32>(args, <u32>v, 16);
+    store<f32>(args, b1, 20);
+    store<f32>(args, b2, 24);
+    store<f32>(args, stepSize, 28);
+    store<f32>(args, vScale, 32);
+    store<f32>(args, eps, 36);
+    runJob(JOB_ADAM, 0);
+  } else {
+    adamRange(0, n, p, g, m, v, b1, b2, stepSize, vScale, eps);
+  }
+}
+
+// Below this many parameters one thread is faster than waking another.
+// @ts-ignore: decorator
+@inline const ADAM_MIN_SPLIT: i32 = 65536;
+
+/** Share `tid` of `threads` of an Adam job whose arguments are at args (posted by adamStep). */
+export function adamShare(args: usize, tid: i32, threads: i32): void {
+  const n = load<i32>(args);
+  const i0 = evenBand(n, tid, threads, 4), i1 = evenBand(n, tid + 1, threads, 4);
+  if (i1 <= i0) return;
+  adamRange(i0, i1, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), <usize>load<u32>(args, 16),
+    load<f32>(args, 20), load<f32>(args, 24), load<f32>(args, 28), load<f32>(args, 32), load<f32>(args, 36));
+}
+
+/** The Adam update of elements [i0, i1); i0 a multiple of 4. */
+function adamRange(i0: i32, i1: i32, p: usize, g: usize, m: usize, v: usize, b1: f32, b2: f32, stepSize: f32, vScale: f32, eps: f32): void {
   const vb1 = f32x4.splat(b1), vc1 = f32x4.splat(1 - b1);
   const vb2 = f32x4.splat(b2), vc2 = f32x4.splat(1 - b2);
   const vstep = f32x4.splat(stepSize), vvs = f32x4.splat(vScale), veps = f32x4.splat(eps);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
+  let i = i0;
+  for (; i + 4 <= i1; i += 4) {
     const o = <usize>i * F32;
     const gi = v128.load(g + o);
     const mi = f32x4.add(f32x4.mul(vb1, v128.load(m + o)), f32x4.mul(vc1, gi));
@@ -129,7 +166,7 @@ export function adamStep(n: i32, p: usize, g: usize, m: usize, v: usize, b1: f32
     const denom = f32x4.add(f32x4.mul(f32x4.sqrt(vi), vvs), veps);
     v128.store(p + o, f32x4.sub(v128.load(p + o), f32x4.div(f32x4.mul(vstep, mi), denom)));
   }
-  for (; i < n; i++) {
+  for (; i < i1; i++) {
     const o = <usize>i * F32;
     const gi = load<f32>(g + o);
     const mi = b1 * load<f32>(m + o) + (1 - b1) * gi;

@@ -11,16 +11,18 @@
 // the TypeScript side supplies the control block and one GEMM workspace per
 // worker. Other kernels (the f64 eigensolver) post their own jobs: they write
 // arguments at jobArgs() and call runJob; runShare hands JOB_GEMM64 to
-// gemm64Share and job kinds >= JOB_EIG to eigShare.
+// gemm64Share, JOB_ADAM to adamShare and job kinds >= JOB_EIG to eigShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
 import { gemm64Share } from "./gemm64";
 import { eigShare, JOB_EIG } from "./eig";
+import { adamShare } from "./elementwise";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
 const JOB_EXIT: i32 = 3;
 export const JOB_GEMM64: i32 = 4;
+export const JOB_ADAM: i32 = 5;
 
 // Control block: counters on separate 64-byte lines (no false sharing).
 // @ts-ignore: decorator
@@ -208,6 +210,10 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   }
   if (kind == JOB_GEMM64) {
     gemm64Share(args + 4, tid, threads, work);
+    return;
+  }
+  if (kind == JOB_ADAM) {
+    adamShare(args + 4, tid, threads);
     return;
   }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);

@@ -1,4 +1,4 @@
-// Kernel worker threads: GEMM, SYRK, f64 GEMM, Björck and the f64 eigensolver split between threads give
+// Kernel worker threads: GEMM, SYRK, f64 GEMM, Björck, Adam and the f64 eigensolver split between threads give
 // bit-for-bit the results of the one-thread kernels, and the split really
 // happens. The one-thread reference is a second instance of the same build
 // with its own memory, where splitting is off (as with --threads 1).
@@ -198,6 +198,30 @@ test("the f64 eigensolver split between threads is bit-identical to one thread",
     }
   }
   assert.ok(e.threads === 1 || e.splitJobs() > jobsBefore + 1000, "the eigensolver's passes were split between threads");
+});
+
+test("the Adam update split between threads is bit-identical to one thread (tails, both paths)", async () => {
+  await workersReady();
+  const jobsBefore = e.splitJobs();
+  // Above the split threshold (65,536), with lengths that leave a scalar tail.
+  for (const n of [65_536, 100_003, 2 * 65_536 + 5]) {
+    const inputs = [f32(n, n), f32(n + 1, n), f32(n + 2, n), f32(n + 3, n).map(Math.abs)];
+    const run = (arena: Arena, kernels: Kernels) => {
+      const ptrs = inputs.map((values) => {
+        const ptr = arena.alloc(values.length * 4);
+        arena.f32(ptr, values.length).set(values);
+        return ptr;
+      });
+      const [p, g, m, v] = ptrs;
+      kernels.adamStep(n, p, g, m, v, 0.9, 0.999, 1e-3, 1.7, 1e-8);
+      const out = [p, m, v].map((ptr) => Float32Array.from(arena.f32(ptr, n)));
+      ptrs.forEach((ptr) => arena.free(ptr, n * 4));
+      return out;
+    };
+    const threaded = run(e.arena, e.kernels), one = run(ref, single.kernels);
+    ["parameters", "first moments", "second moments"].forEach((what, i) => assertBitIdentical(threaded[i], one[i], `Adam n=${n}: ${what}`));
+  }
+  assert.ok(e.threads === 1 || e.splitJobs() >= jobsBefore + 3, "the Adam updates were split between threads");
 });
 
 test("shares taken back from late (sleeping) workers give the same bits", async () => {
