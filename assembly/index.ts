@@ -11,6 +11,7 @@ export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";
 export { flopsF32, flopsF64 } from "./flops";
+export { cbLogLik } from "./likelihood";
 export { threadsControlBytes, threadsInit, threadsJobs, threadsReady, threadsStop, threadsTakenBack, workerLoop } from "./threads";
 
 /** First byte of linear memory free for the arena (past static data). */

@@ -17,12 +17,14 @@ import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
 import { gemm64Share } from "./gemm64";
 import { eigShare, JOB_EIG } from "./eig";
 import { adamShare } from "./elementwise";
+import { cbLogLikShare } from "./likelihood";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
 const JOB_EXIT: i32 = 3;
 export const JOB_GEMM64: i32 = 4;
 export const JOB_ADAM: i32 = 5;
+export const JOB_CBLL: i32 = 6; // continuous-Bernoulli log-likelihood (likelihood.ts)
 
 // Control block: counters on separate 64-byte lines (no false sharing).
 // @ts-ignore: decorator
@@ -214,6 +216,10 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   }
   if (kind == JOB_ADAM) {
     adamShare(args + 4, tid, threads);
+    return;
+  }
+  if (kind == JOB_CBLL) {
+    cbLogLikShare(args + 4, tid, threads);
     return;
   }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);

@@ -3,7 +3,8 @@
 // forward/backward, row bias, column sums, sigmoid, softplus, axpby, adamStep),
 // each running the WASM kernel for f32 tensors and the TypeScript reference for
 // f64 ones, plus the generic host loops (map, map2, mapWith) for cheap
-// elementwise work. Not wrapped: syrk (used inside the Björck kernel), scale
+// elementwise work, and f32-only kernels that ops.pointwise runs in place of
+// its scalar function (cbLogLik). Not wrapped: syrk (used inside the Björck kernel), scale
 // (there and in columnSums), gemm64, eigSym and bjorckSpectralCoeffs (inside the
 // spectral Björck, src/engine/spectral.ts) and peakMulAdd (benchmark only). The autodiff rules are written
 // only against these functions, so the same rules run on both paths and the
@@ -297,3 +298,14 @@ function mapInto(x: Tensor, y: Tensor, f: (v: number, i: number) => number): voi
   const xd = x.data, yd = y.data;
   for (let i = 0; i < xd.length; i++) yd[i] = f(xd[i], i);
 }
+
+/**
+ * An elementwise kernel for ops.pointwise on f32 tensors: fills out with
+ * f(h, x) and, when d is given, d with ∂f/∂h (shapes already checked).
+ */
+export type PointwiseKernel = (h: Tensor, x: Tensor, out: Tensor, d: Tensor | null) => void;
+
+/** The continuous-Bernoulli log-density and its derivative (assembly/likelihood.ts; f32 only). */
+export const cbLogLik: PointwiseKernel = (h, x, out, d) => {
+  engine().kernels.cbLogLik(h.size, h.ptr, x.ptr, out.ptr, d ? d.ptr : 0);
+};

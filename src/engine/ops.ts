@@ -296,17 +296,23 @@ export function clipRowNorm(x: Tensor, maxNorm: number): Tensor {
  * the backward only when a gradient is being recorded. Model maths with a
  * scalar closed form (the continuous-Bernoulli log-density in
  * src/model/likelihood.ts) uses this instead of a derivative rule of its own.
+ * `f32Kernel`, when given, computes the same f and ∂f/∂h for f32 tensors in
+ * one WASM call (kernels.ts); fdf stays the definition and the f64 path.
  */
 export function pointwise(name: string, h: Tensor, x: Tensor,
-  fdf: (h: number, x: number, d: Float64Array | null) => number): Tensor {
+  fdf: (h: number, x: number, d: Float64Array | null) => number, f32Kernel?: K.PointwiseKernel): Tensor {
   requireSame(name, h, x);
   const out = empty(h.shape, h.dtype);
   const dh = gradEnabled() && h.requiresGrad ? empty(h.shape, h.dtype) : null;
-  const hd = h.data, xd = x.data, od = out.data, dd = dh ? dh.data : null;
-  const d = dd ? new Float64Array(1) : null;
-  for (let i = 0; i < od.length; i++) {
-    od[i] = fdf(hd[i], xd[i], d);
-    if (dd) dd[i] = d![0];
+  if (f32Kernel && h.dtype === "f32") {
+    f32Kernel(h, x, out, dh);
+  } else {
+    const hd = h.data, xd = x.data, od = out.data, dd = dh ? dh.data : null;
+    const d = dd ? new Float64Array(1) : null;
+    for (let i = 0; i < od.length; i++) {
+      od[i] = fdf(hd[i], xd[i], d);
+      if (dd) dd[i] = d![0];
+    }
   }
   return record(out, name, [h, x], dh ? [dh] : [], (g, needs) => {
     if (needs[1] || !dh) throw new Error(`${name}: no gradient with respect to the data argument`);

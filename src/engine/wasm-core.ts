@@ -42,6 +42,7 @@ export interface Kernels {
   /** FLOPs the f32 GEMM/SYRK calls (and gemm64's) of this instance were asked for, since it started (assembly/flops.ts). */
   flopsF32(): number;
   flopsF64(): number;
+  cbLogLik(n: number, h: number, x: number, out: number, d: number): void;
   threadsControlBytes(): number;
   threadsInit(ctrl: number, threads: number, workspaces: number): void;
   threadsReady(ctrl: number): number;
@@ -66,6 +67,7 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
   peakMulAdd: 2, flopsF32: 0, flopsF64: 0, heapBase: 0, hasRelaxedSimd: 0,
+  cbLogLik: 5,
   threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, threadsTakenBack: 0, workerLoop: 2,
 };
 

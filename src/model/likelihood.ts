@@ -1,9 +1,12 @@
 // The continuous-Bernoulli likelihood of the paper's section 3 (Loaiza-Ganem
 // and Cunningham, 2019), as torch.distributions.ContinuousBernoulli computes
 // it. Model maths: the engine differentiates it through ops.pointwise, from
-// the scalar density and its derivative below.
+// the scalar density and its derivative below. f32 tensors run the same maths
+// in a threaded WASM kernel (assembly/likelihood.ts); the scalar function here
+// is its definition, the f64 path and the oracle the kernel is tested against.
 
 import * as ops from "../engine/ops.js";
+import * as K from "../engine/kernels.js";
 import type { Tensor } from "../engine/tensor.js";
 
 /** Decoder logits are clamped so that lambda = sigmoid(h) stays in [eps, 1-eps], eps = 2^-23 (torch's float32 eps). */
@@ -17,7 +20,7 @@ export const CB_LOGIT_LIMIT = Math.log((1 - 2 ** -23) / 2 ** -23);
  *   log 2 + 4/3 t + 104/45 t^2 (t = (l-1/2)^2) for l in [0.499, 0.501].
  */
 export function cbLogLik(h: Tensor, x: Tensor): Tensor {
-  return ops.pointwise("cbLogLik", h, x, cbLogDensityAndGrad);
+  return ops.pointwise("cbLogLik", h, x, cbLogDensityAndGrad, K.cbLogLik);
 }
 
 /**
