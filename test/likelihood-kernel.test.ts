@@ -163,6 +163,17 @@ test("split between threads, the kernel gives the bits of one thread (sizes arou
   assert.ok(e.threads === 1 || e.splitJobs() > jobsBefore, "large calls were split between threads");
 });
 
+test("calls under 16384 elements stay on one thread; from 16384 they are split", async () => {
+  await workersReady();
+  const jobsAfter = (n: number) => {
+    const before = e.splitJobs();
+    kernel(new Float32Array(n).fill(0.25), new Float32Array(n).fill(0.5), true);
+    return e.splitJobs() - before;
+  };
+  assert.is(jobsAfter(16383), 0, "16383 elements: no job posted");
+  assert.is(jobsAfter(16384), e.threads > 1 ? 1 : 0, "16384 elements: one job posted when there are workers");
+});
+
 /** A batch of logits and pixels as [rows, 784]-like tensors of the given dtype. */
 function batch(h: Float32Array, x: Float32Array, dtype: "f32" | "f64"): [Tensor, Tensor] {
   return [tensor(h, [2, h.length / 2], dtype), tensor(x, [2, x.length / 2], dtype)];
