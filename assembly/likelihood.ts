@@ -18,7 +18,7 @@ const LOGIT_LIMIT: f64 = Math.log((1.0 - 1.0 / 8388608.0) / (1.0 / 8388608.0));
 const LOG2: f64 = Math.log(2.0);
 
 // Below this many elements a worker's wake-up costs more than its share saves
-// (an element is ~50 ns of exp/log; a wake-up tens of microseconds).
+// (an element is ~26 ns of exp/log; a wake-up tens of microseconds).
 // @ts-ignore: decorator
 @inline const MIN_SPLIT_ELEMENTS: i32 = 16384;
 // Bands start on 64-byte lines of the f32 outputs (no false sharing).

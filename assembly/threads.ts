@@ -11,7 +11,8 @@
 // the TypeScript side supplies the control block and one GEMM workspace per
 // worker. Other kernels (the f64 eigensolver) post their own jobs: they write
 // arguments at jobArgs() and call runJob; runShare hands JOB_GEMM64 to
-// gemm64Share, JOB_ADAM to adamShare and job kinds >= JOB_EIG to eigShare.
+// gemm64Share, JOB_ADAM to adamShare, JOB_CBLL to cbLogLikShare and job kinds
+// >= JOB_EIG to eigShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
 import { gemm64Share } from "./gemm64";
