@@ -201,4 +201,21 @@ test("cbLogLik runs the kernel on f32 and the oracle on f64, with the backward g
   });
 });
 
+test("cbLogLik forward and backward on f32 are bit-identical when each allocation grows the memory", () => {
+  const pairs = fc.sample(fc.tuple(logit, pixel), { seed: SEED + 1, numRuns: 64 });
+  const h = Float32Array.from(pairs, (p) => p[0]), x = Float32Array.from(pairs, (p) => p[1]);
+  const run = () => tidy(() => {
+    const [ht, xt] = batch(h, x, "f32");
+    requireGrad(ht);
+    const out = cbLogLik(ht, xt);
+    const [dh] = grad(ops.sum(out), [ht]);
+    return [Float32Array.from(out.data), Float32Array.from(dh.data)];
+  });
+  const normal = run();
+  const grewBefore = e.arena.growCount;
+  const stressed = e.arena.stressGrowth(run);
+  assert.ok(e.arena.growCount > grewBefore, "the stressed run grew the memory");
+  assert.equal(stressed, normal);
+});
+
 test.run();
