@@ -11,11 +11,13 @@
 // the TypeScript side supplies the control block and one GEMM workspace per
 // worker. Other kernels (the f64 eigensolver) post their own jobs: they write
 // arguments at jobArgs() and call runJob; runShare hands JOB_GEMM64 to
-// gemm64Share and job kinds >= JOB_EIG to eigShare.
+// gemm64Share, job kinds >= JOB_EIG to eigShare and those in [JOB_SPECTRAL,
+// JOB_EIG) to spectralShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
 import { gemm64Share } from "./gemm64";
 import { eigShare, JOB_EIG } from "./eig";
+import { spectralShare, JOB_SPECTRAL } from "./spectral";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
@@ -208,6 +210,10 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   }
   if (kind == JOB_GEMM64) {
     gemm64Share(args + 4, tid, threads, work);
+    return;
+  }
+  if (kind >= JOB_SPECTRAL) {
+    spectralShare(kind, args + 4, tid, threads, work);
     return;
   }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);
