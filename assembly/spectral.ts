@@ -35,12 +35,28 @@ const JOB_SCALE_ROWS: i32 = 10;
 
 /** Workspace bytes of bjorckSpectralCoeffs and bjorckSpectralHadamard for n eigenvalues and K = iters. */
 export function bjorckSpectralWorkspaceBytes(n: i32, iters: i32): i32 {
-  return (2 * iters * n + n) * 8 + 64;
+  return <i32>tableBytes(n, iters) * 2 + ddScratchBytes(iters);
 }
 
-/** Scratch bytes of one thread's rows of divided differences: one row and the loop constants. */
-function ddScratchBytes(n: i32): i32 {
-  return n * 8 + 64;
+// The tables of q_k(lam_j) and r_k(lam_j) are stored in panels of 8 columns,
+// each panel k-major (8 consecutive j for k = 0, then k = 1, ...), so that the
+// K steps of 8 columns read consecutive memory.
+
+/** Bytes of one table: n columns rounded up to whole panels, K steps. */
+// @ts-ignore: decorator
+@inline function tableBytes(n: i32, iters: i32): usize {
+  return (<usize>((n + 7) >> 3) * <usize>iters) << 6;
+}
+
+/** Byte offset of step k, column j in a table. */
+// @ts-ignore: decorator
+@inline function tableAt(k: i32, j: i32, iters: i32): usize {
+  return ((<usize>(j >> 3) * <usize>iters + <usize>k) << 6) + (<usize>(j & 7) << 3);
+}
+
+/** Scratch bytes of one thread's rows of divided differences: the loop constants of one row, aligned. */
+function ddScratchBytes(iters: i32): i32 {
+  return iters * 32 + 16;
 }
 
 /**
@@ -64,15 +80,14 @@ export function bjorckSpectralHadamard(n: i32, lam: usize, iters: i32, beta: f64
   ddTriangle(n, lam, iters, beta, work, 0, m, sm);
 }
 
-/** tq[k*n + i] = q_k(lam_i), tr[k*n + i] = r_k(lam_i) for k < iters (at work), and q = q_K when q != 0. */
+/** Tables tq = q_k(lam_i), tr = r_k(lam_i) for k < iters (at work, tableAt's layout), and q = q_K when q != 0. */
 function qTables(n: i32, lam: usize, iters: i32, beta: f64, q: usize, work: usize): void {
-  const nk = <usize>n * <usize>iters;
-  const tq = work, tr = tq + (nk << 3);
+  const tq = work, tr = tq + tableBytes(n, iters);
   for (let i = 0; i < n; i++) {
     const x = load<f64>(lam + (<usize>i << 3));
     let qk: f64 = 1;
     for (let k = 0; k < iters; k++) {
-      const at = (<usize>k * <usize>n + <usize>i) << 3;
+      const at = tableAt(k, i, iters);
       store<f64>(tq + at, qk);
       const rk = (1 + beta) - beta * x * qk * qk;
       store<f64>(tr + at, rk);
@@ -89,8 +104,8 @@ function qTables(n: i32, lam: usize, iters: i32, beta: f64, q: usize, work: usiz
  */
 function ddTriangle(n: i32, lam: usize, iters: i32, beta: f64, work: usize, dd: usize, m: usize, sm: usize): void {
   const tq = work;
-  const scratch = tq + ((<usize>n * <usize>iters) << 4);
-  const split = <f64>n * <f64>n * <f64>iters >= 2 * SPLIT_MIN_PAIR_STEPS && ddScratchBytes(n) <= workerWorkspaceBytes();
+  const scratch = tq + tableBytes(n, iters) * 2;
+  const split = <f64>n * <f64>n * <f64>iters >= 2 * SPLIT_MIN_PAIR_STEPS && ddScratchBytes(iters) <= workerWorkspaceBytes();
   const threads = split ? availableThreads() : 1;
   if (threads > 1) {
     const args = jobArgs();
@@ -108,59 +123,104 @@ function ddTriangle(n: i32, lam: usize, iters: i32, beta: f64, work: usize, dd: 
   }
 }
 
-/** Rows [i0, i1) of the upper triangle of the divided differences (ddTriangle's outputs); scratch: ddScratchBytes(n). */
+/**
+ * Rows [i0, i1) of the upper triangle of the divided differences (ddTriangle's
+ * outputs); scratch: ddScratchBytes(iters). Each pair (i, j) runs the K steps
+ * with its divided difference in a register, four f64x2 column pairs at a
+ * time so that the steps' dependency chains overlap; every lane does the same
+ * operations in the same order whichever loop it is in.
+ */
 function ddRows(n: i32, lam: usize, iters: i32, beta: f64, tq: usize, dd: usize, m: usize, sm: usize, i0: i32, i1: i32, scratch: usize): void {
-  const tr = tq + ((<usize>n * <usize>iters) << 3);
-  const dq = scratch;                    // one row of q_k[lam_i, lam_j]
-  const consts = dq + (<usize>n << 3);   // loop constants, loaded rather than splatted in the loop
-  const ld = <usize>n << 3;
+  const tr = tq + tableBytes(n, iters);
+  // Per step k of row i: q_k(x) twice, then beta q_k(x) twice (loaded rather than splatted in the loop).
+  const consts = (scratch + 15) & ~(<usize>15);
   for (let i = i0; i < i1; i++) {
-    const x = load<f64>(lam + (<usize>i << 3));
-    for (let j = i; j < n; j++) store<f64>(dq + (<usize>j << 3), 0);
-    store<f64>(consts, x);
-    store<f64>(consts, x, 8);
+    const xs = f64x2.splat(load<f64>(lam + (<usize>i << 3)));
     for (let k = 0; k < iters; k++) {
-      const rowQ = tq + ((<usize>k * <usize>n) << 3), rowR = tr + ((<usize>k * <usize>n) << 3);
-      const bqx = beta * load<f64>(rowQ + (<usize>i << 3));
-      store<f64>(consts, load<f64>(rowQ + (<usize>i << 3)), 16);
-      store<f64>(consts, load<f64>(rowQ + (<usize>i << 3)), 24);
-      store<f64>(consts, bqx, 32);
-      store<f64>(consts, bqx, 40);
-      let j = i;
-      for (; j + 2 <= n; j += 2) {
-        const o = <usize>j << 3;
-        const qy = v128.load(rowQ + o), ry = v128.load(rowR + o), d = v128.load(dq + o);
-        const u = f64x2.mul(v128.load(consts), f64x2.add(v128.load(consts, 16), qy));
-        const dm = madd64(u, d, f64x2.mul(qy, qy));
-        v128.store(dq + o, nmadd64(v128.load(consts, 32), dm, f64x2.mul(d, ry)));
-      }
-      if (j < n) {
-        // The last column alone, through the same lane arithmetic.
-        const o = <usize>j << 3;
-        const qy = v128.load64_splat(rowQ + o), ry = v128.load64_splat(rowR + o), d = v128.load64_splat(dq + o);
-        const u = f64x2.mul(v128.load(consts), f64x2.add(v128.load(consts, 16), qy));
-        const dm = madd64(u, d, f64x2.mul(qy, qy));
-        store<f64>(dq + o, f64x2.extract_lane(nmadd64(v128.load(consts, 32), dm, f64x2.mul(d, ry)), 0));
-      }
+      const qx = load<f64>(tq + tableAt(k, i, iters));
+      const c = consts + (<usize>k << 5);
+      store<f64>(c, qx);
+      store<f64>(c, qx, 8);
+      store<f64>(c, beta * qx, 16);
+      store<f64>(c, beta * qx, 24);
     }
-    if (dd != 0) {
-      for (let j = i; j < n; j++) {
-        const v = load<f64>(dq + (<usize>j << 3));
-        store<f64>(dd + <usize>i * ld + (<usize>j << 3), v);
-        store<f64>(dd + <usize>j * ld + (<usize>i << 3), v);
+    let j = i;
+    // Up to the next whole panel: single columns where a pair would leave it.
+    while (j < n && (j & 7) != 0) j = ddColumns(n, i, j, iters, xs, consts, tq, tr, dd, m, sm);
+    for (; j + 8 <= n; j += 8) {
+      let d0 = f64x2.splat(0), d1 = f64x2.splat(0), d2 = f64x2.splat(0), d3 = f64x2.splat(0);
+      const q = tq + tableAt(0, j, iters), r = tr + tableAt(0, j, iters);
+      for (let k = 0; k < iters; k++) {
+        const c = consts + (<usize>k << 5), o = <usize>k << 6;
+        const qx = v128.load(c), bqx = v128.load(c, 16);
+        d0 = ddStep(xs, qx, bqx, v128.load(q + o), v128.load(r + o), d0);
+        d1 = ddStep(xs, qx, bqx, v128.load(q + o, 16), v128.load(r + o, 16), d1);
+        d2 = ddStep(xs, qx, bqx, v128.load(q + o, 32), v128.load(r + o, 32), d2);
+        d3 = ddStep(xs, qx, bqx, v128.load(q + o, 48), v128.load(r + o, 48), d3);
       }
+      ddPut(n, i, j, d0, dd, m, sm);
+      ddPut(n, i, j + 2, d1, dd, m, sm);
+      ddPut(n, i, j + 4, d2, dd, m, sm);
+      ddPut(n, i, j + 6, d3, dd, m, sm);
     }
-    if (sm != 0) {
-      // The sum in f64 as the f32 entries of M widened, the product in f64, one rounding to f32.
-      const ld32 = <usize>n << 2;
-      for (let j = i; j < n; j++) {
-        const ij = <usize>i * ld32 + (<usize>j << 2), ji = <usize>j * ld32 + (<usize>i << 2);
-        const sym = <f64>load<f32>(m + ij) + <f64>load<f32>(m + ji);
-        const v = <f32>(load<f64>(dq + (<usize>j << 3)) * sym);
-        store<f32>(sm + ij, v);
-        store<f32>(sm + ji, v);
-      }
-    }
+    while (j < n) j = ddColumns(n, i, j, iters, xs, consts, tq, tr, dd, m, sm);
+  }
+}
+
+/**
+ * Column j of row i, or columns j and j + 1 when both are in j's panel and j
+ * is even, through the same lane arithmetic as whole panels; returns the next column.
+ */
+function ddColumns(n: i32, i: i32, j: i32, iters: i32, xs: v128, consts: usize, tq: usize, tr: usize, dd: usize, m: usize, sm: usize): i32 {
+  const pair = (j & 1) == 0 && j + 1 < n;
+  const q = tq + tableAt(0, j, iters), r = tr + tableAt(0, j, iters);
+  let d = f64x2.splat(0);
+  for (let k = 0; k < iters; k++) {
+    const c = consts + (<usize>k << 5), o = <usize>k << 6;
+    const qy = pair ? v128.load(q + o) : v128.load64_splat(q + o), ry = pair ? v128.load(r + o) : v128.load64_splat(r + o);
+    d = ddStep(xs, v128.load(c), v128.load(c, 16), qy, ry, d);
+  }
+  if (pair) {
+    ddPut(n, i, j, d, dd, m, sm);
+    return j + 2;
+  }
+  ddPutOne(n, i, j, f64x2.extract_lane(d, 0), dd, m, sm);
+  return j + 1;
+}
+
+/**
+ * One step of the recursion on two columns: with u = x (q_k(x) + q_k(y)),
+ * m_k[x, y] = u d + q_k(y)^2, then q_{k+1}[x, y] = d r_k(y) - beta q_k(x) m_k[x, y].
+ */
+// @ts-ignore: decorator
+@inline function ddStep(xs: v128, qx: v128, bqx: v128, qy: v128, ry: v128, d: v128): v128 {
+  const u = f64x2.mul(xs, f64x2.add(qx, qy));
+  const dm = madd64(u, d, f64x2.mul(qy, qy));
+  return nmadd64(bqx, dm, f64x2.mul(d, ry));
+}
+
+/** Writes D[i][j], D[i][j+1] (lanes of d) to ddRows' outputs. */
+// @ts-ignore: decorator
+@inline function ddPut(n: i32, i: i32, j: i32, d: v128, dd: usize, m: usize, sm: usize): void {
+  ddPutOne(n, i, j, f64x2.extract_lane(d, 0), dd, m, sm);
+  ddPutOne(n, i, j + 1, f64x2.extract_lane(d, 1), dd, m, sm);
+}
+
+/** D[i][j] = v into dd (both triangles), or D o (M + M^T) into sm. */
+// @ts-ignore: decorator
+@inline function ddPutOne(n: i32, i: i32, j: i32, v: f64, dd: usize, m: usize, sm: usize): void {
+  if (dd != 0) {
+    const ld = <usize>n << 3;
+    store<f64>(dd + <usize>i * ld + (<usize>j << 3), v);
+    store<f64>(dd + <usize>j * ld + (<usize>i << 3), v);
+  }
+  if (sm != 0) {
+    // The sum in f64 as the f32 entries of M widened, the product in f64, one rounding to f32.
+    const ld32 = <usize>n << 2;
+    const ij = <usize>i * ld32 + (<usize>j << 2), ji = <usize>j * ld32 + (<usize>i << 2);
+    const out = <f32>(v * (<f64>load<f32>(m + ij) + <f64>load<f32>(m + ji)));
+    store<f32>(sm + ij, out);
+    store<f32>(sm + ji, out);
   }
 }
 
