@@ -126,9 +126,9 @@ function ddTriangle(n: i32, lam: usize, iters: i32, beta: f64, work: usize, dd: 
 /**
  * Rows [i0, i1) of the upper triangle of the divided differences (ddTriangle's
  * outputs); scratch: ddScratchBytes(iters). Each pair (i, j) runs the K steps
- * with its divided difference in a register, four f64x2 column pairs at a
- * time so that the steps' dependency chains overlap; every lane does the same
- * operations in the same order whichever loop it is in.
+ * with its divided difference in a register, eight f64x2 column pairs at a
+ * time (ddPanels) so that the steps' dependency chains overlap; every lane
+ * does the same operations in the same order whichever path it takes.
  */
 function ddRows(n: i32, lam: usize, iters: i32, beta: f64, tq: usize, dd: usize, m: usize, sm: usize, i0: i32, i1: i32, scratch: usize): void {
   const tr = tq + tableBytes(n, iters);
@@ -147,24 +147,44 @@ function ddRows(n: i32, lam: usize, iters: i32, beta: f64, tq: usize, dd: usize,
     let j = i;
     // Up to the next whole panel: single columns where a pair would leave it.
     while (j < n && (j & 7) != 0) j = ddColumns(n, i, j, iters, xs, consts, tq, tr, dd, m, sm);
-    for (; j + 8 <= n; j += 8) {
-      let d0 = f64x2.splat(0), d1 = f64x2.splat(0), d2 = f64x2.splat(0), d3 = f64x2.splat(0);
-      const q = tq + tableAt(0, j, iters), r = tr + tableAt(0, j, iters);
-      for (let k = 0; k < iters; k++) {
-        const c = consts + (<usize>k << 5), o = <usize>k << 6;
-        const qx = v128.load(c), bqx = v128.load(c, 16);
-        d0 = ddStep(xs, qx, bqx, v128.load(q + o), v128.load(r + o), d0);
-        d1 = ddStep(xs, qx, bqx, v128.load(q + o, 16), v128.load(r + o, 16), d1);
-        d2 = ddStep(xs, qx, bqx, v128.load(q + o, 32), v128.load(r + o, 32), d2);
-        d3 = ddStep(xs, qx, bqx, v128.load(q + o, 48), v128.load(r + o, 48), d3);
-      }
-      ddPut(n, i, j, d0, dd, m, sm);
-      ddPut(n, i, j + 2, d1, dd, m, sm);
-      ddPut(n, i, j + 4, d2, dd, m, sm);
-      ddPut(n, i, j + 6, d3, dd, m, sm);
-    }
+    while (j + 8 <= n) j = ddPanels(n, i, j, j + 16 <= n, iters, xs, consts, tq, tr, dd, m, sm);
     while (j < n) j = ddColumns(n, i, j, iters, xs, consts, tq, tr, dd, m, sm);
   }
+}
+
+/**
+ * Columns j to j + 15 of row i (two panels), or j to j + 7 when `two` is
+ * false (the one panel is then computed twice and written once): eight
+ * independent column pairs keep the steps' dependency chains overlapped.
+ * Returns the next column.
+ */
+function ddPanels(n: i32, i: i32, j: i32, two: bool, iters: i32, xs: v128, consts: usize, tq: usize, tr: usize, dd: usize, m: usize, sm: usize): i32 {
+  const q = tq + tableAt(0, j, iters), r = tr + tableAt(0, j, iters);
+  const q2 = two ? q + tableBytes(8, iters) : q, r2 = two ? r + tableBytes(8, iters) : r;
+  let d0 = f64x2.splat(0), d1 = f64x2.splat(0), d2 = f64x2.splat(0), d3 = f64x2.splat(0);
+  let d4 = f64x2.splat(0), d5 = f64x2.splat(0), d6 = f64x2.splat(0), d7 = f64x2.splat(0);
+  for (let k = 0; k < iters; k++) {
+    const c = consts + (<usize>k << 5), o = <usize>k << 6;
+    const qx = v128.load(c), bqx = v128.load(c, 16);
+    d0 = ddStep(xs, qx, bqx, v128.load(q + o), v128.load(r + o), d0);
+    d1 = ddStep(xs, qx, bqx, v128.load(q + o, 16), v128.load(r + o, 16), d1);
+    d2 = ddStep(xs, qx, bqx, v128.load(q + o, 32), v128.load(r + o, 32), d2);
+    d3 = ddStep(xs, qx, bqx, v128.load(q + o, 48), v128.load(r + o, 48), d3);
+    d4 = ddStep(xs, qx, bqx, v128.load(q2 + o), v128.load(r2 + o), d4);
+    d5 = ddStep(xs, qx, bqx, v128.load(q2 + o, 16), v128.load(r2 + o, 16), d5);
+    d6 = ddStep(xs, qx, bqx, v128.load(q2 + o, 32), v128.load(r2 + o, 32), d6);
+    d7 = ddStep(xs, qx, bqx, v128.load(q2 + o, 48), v128.load(r2 + o, 48), d7);
+  }
+  ddPut(n, i, j, d0, dd, m, sm);
+  ddPut(n, i, j + 2, d1, dd, m, sm);
+  ddPut(n, i, j + 4, d2, dd, m, sm);
+  ddPut(n, i, j + 6, d3, dd, m, sm);
+  if (!two) return j + 8;
+  ddPut(n, i, j + 8, d4, dd, m, sm);
+  ddPut(n, i, j + 10, d5, dd, m, sm);
+  ddPut(n, i, j + 12, d6, dd, m, sm);
+  ddPut(n, i, j + 14, d7, dd, m, sm);
+  return j + 16;
 }
 
 /**
