@@ -6,7 +6,7 @@ export { bjorckForward, bjorckForwardTol, bjorckBackward, bjorckWorkspaceBytes, 
 export { gemm64, gemm64WorkspaceBytes } from "./gemm64";
 export { eigSym, eigSymWorkspaceBytes } from "./eig";
 export { choleskyLower } from "./cholesky";
-export { bjorckSpectralCoeffs, bjorckSpectralWorkspaceBytes } from "./spectral";
+export { bjorckSpectralCoeffs, bjorckSpectralHadamard, bjorckSpectralWorkspaceBytes, spectralRowSquares, spectralScaleRows } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";
 export { scale, axpby, addRowBias, columnSums, sigmoid, softplus, adamStep, binaryMap, unaryMap } from "./elementwise";
 export { peakMulAdd } from "./peak";

@@ -16,70 +16,327 @@
 // which is exact algebra, never divides, and at x = y gives q_K'(x).
 
 import { madd64, nmadd64 } from "./simd";
+import { availableThreads, evenBand, jobArgs, runJob, triangleBand, workerWorkspaceBytes } from "./threads";
 
-/** Workspace bytes of bjorckSpectralCoeffs for n eigenvalues and K = iters. */
+// Job kinds posted to the kernel threads (threads.ts hands kinds in
+// [JOB_SPECTRAL, JOB_EIG) here). Every share is a band of whole rows computed
+// exactly as on one thread, so results are bit-identical for any thread count.
+export const JOB_SPECTRAL: i32 = 8;
+const JOB_DD_ROWS: i32 = 8;
+const JOB_ROW_SQUARES: i32 = 9;
+const JOB_SCALE_ROWS: i32 = 10;
+
+// Below these sizes a pass is shorter than waking a worker: pair-steps of the
+// divided differences (n^2 K / 2), elements of a row pass.
+// @ts-ignore: decorator
+@inline const SPLIT_MIN_PAIR_STEPS: f64 = 131072.0;
+// @ts-ignore: decorator
+@inline const SPLIT_MIN_ELEMENTS: f64 = 65536.0;
+
+/** Workspace bytes of bjorckSpectralCoeffs and bjorckSpectralHadamard for n eigenvalues and K = iters. */
 export function bjorckSpectralWorkspaceBytes(n: i32, iters: i32): i32 {
-  return (2 * iters * n + n) * 8 + 64;
+  return <i32>tableBytes(n, iters) * 2 + ddScratchBytes(iters);
+}
+
+// The tables of q_k(lam_j) and r_k(lam_j) are stored in panels of 8 columns,
+// each panel k-major (8 consecutive j for k = 0, then k = 1, ...), so that the
+// K steps of 8 columns read consecutive memory.
+
+/** Bytes of one table: n columns rounded up to whole panels, K steps. */
+// @ts-ignore: decorator
+@inline function tableBytes(n: i32, iters: i32): usize {
+  return (<usize>((n + 7) >> 3) * <usize>iters) << 6;
+}
+
+/** Byte offset of step k, column j in a table. */
+// @ts-ignore: decorator
+@inline function tableAt(k: i32, j: i32, iters: i32): usize {
+  return ((<usize>(j >> 3) * <usize>iters + <usize>k) << 6) + (<usize>(j & 7) << 3);
+}
+
+/** Scratch bytes of one thread's rows of divided differences: the loop constants of one row, aligned. */
+function ddScratchBytes(iters: i32): i32 {
+  return iters * 32 + 16;
 }
 
 /**
  * q[i] = q_K(lam[i]) for i < n; when dd != 0 also dd (n x n, f64) with
  * dd[i][j] = q_K[lam_i, lam_j] (q_K'(lam_i) on the diagonal). Costs O(n K)
- * for q and O(n^2 K) for dd.
+ * for q and O(n^2 K) for dd, the latter split between threads.
  */
 export function bjorckSpectralCoeffs(n: i32, lam: usize, iters: i32, beta: f64, q: usize, dd: usize, work: usize): void {
-  const nk = <usize>n * <usize>iters;
-  const tq = work;                    // tq[k*n + i] = q_k(lam_i), k < iters
-  const tr = tq + (nk << 3);          // tr[k*n + i] = r_k(lam_i)
-  const dq = tr + (nk << 3);          // one row of q_k[lam_i, lam_j]
-  const consts = dq + (<usize>n << 3); // loop constants, loaded rather than splatted in the loop
+  qTables(n, lam, iters, beta, q, work);
+  if (dd != 0) ddTriangle(n, lam, iters, beta, work, dd, 0, 0);
+}
+
+/**
+ * sm = D o (M + M^T) (n x n, f32) for the f32 n x n matrix m, D the divided
+ * differences of bjorckSpectralCoeffs, computed row by row without storing D:
+ * the backward pass's middle term. sm is symmetric, so each pair is computed
+ * once and written to both triangles.
+ */
+export function bjorckSpectralHadamard(n: i32, lam: usize, iters: i32, beta: f64, m: usize, sm: usize, work: usize): void {
+  qTables(n, lam, iters, beta, 0, work);
+  ddTriangle(n, lam, iters, beta, work, 0, m, sm);
+}
+
+/** Tables tq = q_k(lam_i), tr = r_k(lam_i) for k < iters (at work, tableAt's layout), and q = q_K when q != 0. */
+function qTables(n: i32, lam: usize, iters: i32, beta: f64, q: usize, work: usize): void {
+  const tq = work, tr = tq + tableBytes(n, iters);
   for (let i = 0; i < n; i++) {
     const x = load<f64>(lam + (<usize>i << 3));
     let qk: f64 = 1;
     for (let k = 0; k < iters; k++) {
-      const at = (<usize>k * <usize>n + <usize>i) << 3;
+      const at = tableAt(k, i, iters);
       store<f64>(tq + at, qk);
       const rk = (1 + beta) - beta * x * qk * qk;
       store<f64>(tr + at, rk);
       qk *= rk;
     }
-    store<f64>(q + (<usize>i << 3), qk);
+    if (q != 0) store<f64>(q + (<usize>i << 3), qk);
   }
-  if (dd == 0) return;
-  const ld = <usize>n << 3;
-  for (let i = 0; i < n; i++) {
-    const x = load<f64>(lam + (<usize>i << 3));
-    for (let j = i; j < n; j++) store<f64>(dq + (<usize>j << 3), 0);
-    store<f64>(consts, x);
-    store<f64>(consts, x, 8);
+}
+
+/**
+ * The upper triangle's rows of divided differences from qTables' tables at
+ * work, written as dd (f64, both triangles) or as sm = D o (M + M^T) (f32).
+ * Rows are split between threads in bands of equal area.
+ */
+function ddTriangle(n: i32, lam: usize, iters: i32, beta: f64, work: usize, dd: usize, m: usize, sm: usize): void {
+  const tq = work;
+  const scratch = tq + tableBytes(n, iters) * 2;
+  const split = <f64>n * <f64>n * <f64>iters >= 2 * SPLIT_MIN_PAIR_STEPS && ddScratchBytes(iters) <= workerWorkspaceBytes();
+  const threads = split ? availableThreads() : 1;
+  if (threads > 1) {
+    const args = jobArgs();
+    store<i32>(args, n);
+    store<i32>(args, iters, 4);
+    store<u32>(args, <u32>lam, 8);
+    store<u32>(args, <u32>tq, 12);
+    store<u32>(args, <u32>dd, 16);
+    store<u32>(args, <u32>m, 20);
+    store<u32>(args, <u32>sm, 24);
+    store<f64>(args, beta, 32);
+    runJob(JOB_DD_ROWS, scratch);
+  } else {
+    ddRows(n, lam, iters, beta, tq, dd, m, sm, 0, n, scratch);
+  }
+}
+
+/**
+ * Rows [i0, i1) of the upper triangle of the divided differences (ddTriangle's
+ * outputs); scratch: ddScratchBytes(iters). Each pair (i, j) runs the K steps
+ * with its divided difference in a register, eight f64x2 column pairs at a
+ * time (ddPanels) so that the steps' dependency chains overlap; every lane
+ * does the same operations in the same order whichever path it takes.
+ */
+function ddRows(n: i32, lam: usize, iters: i32, beta: f64, tq: usize, dd: usize, m: usize, sm: usize, i0: i32, i1: i32, scratch: usize): void {
+  const tr = tq + tableBytes(n, iters);
+  // Per step k of row i: q_k(x) twice, then beta q_k(x) twice (loaded rather than splatted in the loop).
+  const consts = (scratch + 15) & ~(<usize>15);
+  for (let i = i0; i < i1; i++) {
+    const xs = f64x2.splat(load<f64>(lam + (<usize>i << 3)));
     for (let k = 0; k < iters; k++) {
-      const rowQ = tq + ((<usize>k * <usize>n) << 3), rowR = tr + ((<usize>k * <usize>n) << 3);
-      const bqx = beta * load<f64>(rowQ + (<usize>i << 3));
-      store<f64>(consts, load<f64>(rowQ + (<usize>i << 3)), 16);
-      store<f64>(consts, load<f64>(rowQ + (<usize>i << 3)), 24);
-      store<f64>(consts, bqx, 32);
-      store<f64>(consts, bqx, 40);
-      let j = i;
-      for (; j + 2 <= n; j += 2) {
-        const o = <usize>j << 3;
-        const qy = v128.load(rowQ + o), ry = v128.load(rowR + o), d = v128.load(dq + o);
-        const u = f64x2.mul(v128.load(consts), f64x2.add(v128.load(consts, 16), qy));
-        const dm = madd64(u, d, f64x2.mul(qy, qy));
-        v128.store(dq + o, nmadd64(v128.load(consts, 32), dm, f64x2.mul(d, ry)));
-      }
-      if (j < n) {
-        // The last column alone, through the same lane arithmetic.
-        const o = <usize>j << 3;
-        const qy = v128.load64_splat(rowQ + o), ry = v128.load64_splat(rowR + o), d = v128.load64_splat(dq + o);
-        const u = f64x2.mul(v128.load(consts), f64x2.add(v128.load(consts, 16), qy));
-        const dm = madd64(u, d, f64x2.mul(qy, qy));
-        store<f64>(dq + o, f64x2.extract_lane(nmadd64(v128.load(consts, 32), dm, f64x2.mul(d, ry)), 0));
-      }
+      const qx = load<f64>(tq + tableAt(k, i, iters));
+      const c = consts + (<usize>k << 5);
+      store<f64>(c, qx);
+      store<f64>(c, qx, 8);
+      store<f64>(c, beta * qx, 16);
+      store<f64>(c, beta * qx, 24);
     }
-    for (let j = i; j < n; j++) {
-      const v = load<f64>(dq + (<usize>j << 3));
-      store<f64>(dd + <usize>i * ld + (<usize>j << 3), v);
-      store<f64>(dd + <usize>j * ld + (<usize>i << 3), v);
+    let j = i;
+    // Up to the next whole panel: single columns where a pair would leave it.
+    while (j < n && (j & 7) != 0) j = ddColumns(n, i, j, iters, xs, consts, tq, tr, dd, m, sm);
+    while (j + 8 <= n) j = ddPanels(n, i, j, j + 16 <= n, iters, xs, consts, tq, tr, dd, m, sm);
+    while (j < n) j = ddColumns(n, i, j, iters, xs, consts, tq, tr, dd, m, sm);
+  }
+}
+
+/**
+ * Columns j to j + 15 of row i (two panels), or j to j + 7 when `two` is
+ * false (the one panel is then computed twice and written once): eight
+ * independent column pairs keep the steps' dependency chains overlapped.
+ * Returns the next column.
+ */
+function ddPanels(n: i32, i: i32, j: i32, two: bool, iters: i32, xs: v128, consts: usize, tq: usize, tr: usize, dd: usize, m: usize, sm: usize): i32 {
+  const q = tq + tableAt(0, j, iters), r = tr + tableAt(0, j, iters);
+  const q2 = two ? q + tableBytes(8, iters) : q, r2 = two ? r + tableBytes(8, iters) : r;
+  let d0 = f64x2.splat(0), d1 = f64x2.splat(0), d2 = f64x2.splat(0), d3 = f64x2.splat(0);
+  let d4 = f64x2.splat(0), d5 = f64x2.splat(0), d6 = f64x2.splat(0), d7 = f64x2.splat(0);
+  for (let k = 0; k < iters; k++) {
+    const c = consts + (<usize>k << 5), o = <usize>k << 6;
+    const qx = v128.load(c), bqx = v128.load(c, 16);
+    d0 = ddStep(xs, qx, bqx, v128.load(q + o), v128.load(r + o), d0);
+    d1 = ddStep(xs, qx, bqx, v128.load(q + o, 16), v128.load(r + o, 16), d1);
+    d2 = ddStep(xs, qx, bqx, v128.load(q + o, 32), v128.load(r + o, 32), d2);
+    d3 = ddStep(xs, qx, bqx, v128.load(q + o, 48), v128.load(r + o, 48), d3);
+    d4 = ddStep(xs, qx, bqx, v128.load(q2 + o), v128.load(r2 + o), d4);
+    d5 = ddStep(xs, qx, bqx, v128.load(q2 + o, 16), v128.load(r2 + o, 16), d5);
+    d6 = ddStep(xs, qx, bqx, v128.load(q2 + o, 32), v128.load(r2 + o, 32), d6);
+    d7 = ddStep(xs, qx, bqx, v128.load(q2 + o, 48), v128.load(r2 + o, 48), d7);
+  }
+  ddPut(n, i, j, d0, dd, m, sm);
+  ddPut(n, i, j + 2, d1, dd, m, sm);
+  ddPut(n, i, j + 4, d2, dd, m, sm);
+  ddPut(n, i, j + 6, d3, dd, m, sm);
+  if (!two) return j + 8;
+  ddPut(n, i, j + 8, d4, dd, m, sm);
+  ddPut(n, i, j + 10, d5, dd, m, sm);
+  ddPut(n, i, j + 12, d6, dd, m, sm);
+  ddPut(n, i, j + 14, d7, dd, m, sm);
+  return j + 16;
+}
+
+/**
+ * Column j of row i, or columns j and j + 1 when both are in j's panel and j
+ * is even, through the same lane arithmetic as whole panels; returns the next column.
+ */
+function ddColumns(n: i32, i: i32, j: i32, iters: i32, xs: v128, consts: usize, tq: usize, tr: usize, dd: usize, m: usize, sm: usize): i32 {
+  const pair = (j & 1) == 0 && j + 1 < n;
+  const q = tq + tableAt(0, j, iters), r = tr + tableAt(0, j, iters);
+  let d = f64x2.splat(0);
+  for (let k = 0; k < iters; k++) {
+    const c = consts + (<usize>k << 5), o = <usize>k << 6;
+    const qy = pair ? v128.load(q + o) : v128.load64_splat(q + o), ry = pair ? v128.load(r + o) : v128.load64_splat(r + o);
+    d = ddStep(xs, v128.load(c), v128.load(c, 16), qy, ry, d);
+  }
+  if (pair) {
+    ddPut(n, i, j, d, dd, m, sm);
+    return j + 2;
+  }
+  ddPutOne(n, i, j, f64x2.extract_lane(d, 0), dd, m, sm);
+  return j + 1;
+}
+
+/**
+ * One step of the recursion on two columns: with u = x (q_k(x) + q_k(y)),
+ * m_k[x, y] = u d + q_k(y)^2, then q_{k+1}[x, y] = d r_k(y) - beta q_k(x) m_k[x, y].
+ */
+// @ts-ignore: decorator
+@inline function ddStep(xs: v128, qx: v128, bqx: v128, qy: v128, ry: v128, d: v128): v128 {
+  const u = f64x2.mul(xs, f64x2.add(qx, qy));
+  const dm = madd64(u, d, f64x2.mul(qy, qy));
+  return nmadd64(bqx, dm, f64x2.mul(d, ry));
+}
+
+/** Writes D[i][j], D[i][j+1] (lanes of d) to ddRows' outputs. */
+// @ts-ignore: decorator
+@inline function ddPut(n: i32, i: i32, j: i32, d: v128, dd: usize, m: usize, sm: usize): void {
+  ddPutOne(n, i, j, f64x2.extract_lane(d, 0), dd, m, sm);
+  ddPutOne(n, i, j + 1, f64x2.extract_lane(d, 1), dd, m, sm);
+}
+
+/** D[i][j] = v into dd (both triangles), or D o (M + M^T) into sm. */
+// @ts-ignore: decorator
+@inline function ddPutOne(n: i32, i: i32, j: i32, v: f64, dd: usize, m: usize, sm: usize): void {
+  if (dd != 0) {
+    const ld = <usize>n << 3;
+    store<f64>(dd + <usize>i * ld + (<usize>j << 3), v);
+    store<f64>(dd + <usize>j * ld + (<usize>i << 3), v);
+  }
+  if (sm != 0) {
+    // The sum in f64 as the f32 entries of M widened, the product in f64, one rounding to f32.
+    const ld32 = <usize>n << 2;
+    const ij = <usize>i * ld32 + (<usize>j << 2), ji = <usize>j * ld32 + (<usize>i << 2);
+    const out = <f32>(v * (<f64>load<f32>(m + ij) + <f64>load<f32>(m + ji)));
+    store<f32>(sm + ij, out);
+    store<f32>(sm + ji, out);
+  }
+}
+
+/**
+ * lam[i] = sum_j v[i][j]^2 for the f64 rows x cols matrix v, summed left to
+ * right (the order of rowSquares in src/engine/reference.ts); when v32 != 0
+ * also v rounded to f32 there. Rows are split between threads.
+ */
+export function spectralRowSquares(rows: i32, cols: i32, v: usize, lam: usize, v32: usize): void {
+  const args = jobArgs32(rows, cols);
+  if (args != 0) {
+    store<u32>(args, <u32>v, 8);
+    store<u32>(args, <u32>lam, 12);
+    store<u32>(args, <u32>v32, 16);
+    runJob(JOB_ROW_SQUARES, 0);
+  } else {
+    rowSquaresRows(cols, v, lam, v32, 0, rows);
+  }
+}
+
+function rowSquaresRows(cols: i32, v: usize, lam: usize, v32: usize, i0: i32, i1: i32): void {
+  for (let i = i0; i < i1; i++) {
+    const row = v + ((<usize>i * <usize>cols) << 3);
+    let acc: f64 = 0;
+    for (let j = 0; j < cols; j++) {
+      const x = load<f64>(row + (<usize>j << 3));
+      acc += x * x;
     }
+    store<f64>(lam + (<usize>i << 3), acc);
+    if (v32 != 0) {
+      const row32 = v32 + ((<usize>i * <usize>cols) << 2);
+      for (let j = 0; j < cols; j++) store<f32>(row32 + (<usize>j << 2), <f32>load<f64>(row + (<usize>j << 3)));
+    }
+  }
+}
+
+/**
+ * out[i][j] = q[i] * x[i][j] rounded once to f32, for rows x cols matrices
+ * (x f64, or f32 when xF32 != 0; the product is taken in f64 either way);
+ * q = 0 copies x to f32. Rows are split between threads.
+ */
+export function spectralScaleRows(rows: i32, cols: i32, q: usize, x: usize, xF32: i32, out: usize): void {
+  const args = jobArgs32(rows, cols);
+  if (args != 0) {
+    store<u32>(args, <u32>q, 8);
+    store<u32>(args, <u32>x, 12);
+    store<i32>(args, xF32, 16);
+    store<u32>(args, <u32>out, 20);
+    runJob(JOB_SCALE_ROWS, 0);
+  } else {
+    scaleRows(cols, q, x, xF32, out, 0, rows);
+  }
+}
+
+function scaleRows(cols: i32, q: usize, x: usize, xF32: i32, out: usize, i0: i32, i1: i32): void {
+  for (let i = i0; i < i1; i++) {
+    const qi: f64 = q != 0 ? load<f64>(q + (<usize>i << 3)) : 1;
+    const at = <usize>i * <usize>cols;
+    const dst = out + (at << 2);
+    if (xF32 != 0) {
+      const src = x + (at << 2);
+      for (let j = 0; j < cols; j++) store<f32>(dst + (<usize>j << 2), <f32>(qi * <f64>load<f32>(src + (<usize>j << 2))));
+    } else {
+      const src = x + (at << 3);
+      for (let j = 0; j < cols; j++) store<f32>(dst + (<usize>j << 2), <f32>(qi * load<f64>(src + (<usize>j << 3))));
+    }
+  }
+}
+
+/** The job's argument block with rows and cols written when a row pass of this size is worth splitting, else 0. */
+function jobArgs32(rows: i32, cols: i32): usize {
+  if (<f64>rows * <f64>cols < SPLIT_MIN_ELEMENTS || availableThreads() <= 1) return 0;
+  const args = jobArgs();
+  store<i32>(args, rows);
+  store<i32>(args, cols, 4);
+  return args;
+}
+
+/** Share `tid` of `threads` of a spectral job whose arguments are at args (assembly/threads.ts). */
+export function spectralShare(kind: i32, args: usize, tid: i32, threads: i32, work: usize): void {
+  const n = load<i32>(args);
+  if (kind == JOB_DD_ROWS) {
+    // Row i of the upper triangle has n - i entries: equal-area bands of the
+    // lower triangle, read from the bottom.
+    const i0 = n - triangleBand(n, threads - tid, threads, 1), i1 = n - triangleBand(n, threads - tid - 1, threads, 1);
+    if (i1 <= i0) return;
+    ddRows(n, <usize>load<u32>(args, 8), load<i32>(args, 4), load<f64>(args, 32), <usize>load<u32>(args, 12),
+      <usize>load<u32>(args, 16), <usize>load<u32>(args, 20), <usize>load<u32>(args, 24), i0, i1, work);
+    return;
+  }
+  const cols = load<i32>(args, 4);
+  const i0 = evenBand(n, tid, threads, 1), i1 = evenBand(n, tid + 1, threads, 1);
+  if (i1 <= i0) return;
+  if (kind == JOB_ROW_SQUARES) {
+    rowSquaresRows(cols, <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), <usize>load<u32>(args, 16), i0, i1);
+  } else if (kind == JOB_SCALE_ROWS) {
+    scaleRows(cols, <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), load<i32>(args, 16), <usize>load<u32>(args, 20), i0, i1);
   }
 }

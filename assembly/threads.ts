@@ -11,14 +11,15 @@
 // the TypeScript side supplies the control block and one GEMM workspace per
 // worker. Other kernels (the f64 eigensolver) post their own jobs: they write
 // arguments at jobArgs() and call runJob; runShare hands JOB_GEMM64 to
-// gemm64Share, JOB_ADAM to adamShare, JOB_CBLL to cbLogLikShare and job kinds
-// >= JOB_EIG to eigShare.
+// gemm64Share, JOB_ADAM to adamShare, JOB_CBLL to cbLogLikShare, job kinds
+// >= JOB_EIG to eigShare and those in [JOB_SPECTRAL, JOB_EIG) to spectralShare.
 
 import { gemmDriver, gemmWorkspaceBytes, MR, NR } from "./gemm";
 import { gemm64Share } from "./gemm64";
 import { eigShare, JOB_EIG } from "./eig";
 import { adamShare } from "./elementwise";
 import { cbLogLikShare } from "./likelihood";
+import { spectralShare, JOB_SPECTRAL } from "./spectral";
 
 export const JOB_GEMM: i32 = 1;
 export const JOB_SYRK: i32 = 2;
@@ -221,6 +222,10 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
   }
   if (kind == JOB_CBLL) {
     cbLogLikShare(args + 4, tid, threads);
+    return;
+  }
+  if (kind >= JOB_SPECTRAL) {
+    spectralShare(kind, args + 4, tid, threads, work);
     return;
   }
   const transA = load<i32>(args, 4), transB = load<i32>(args, 8);

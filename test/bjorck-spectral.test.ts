@@ -14,7 +14,7 @@ import { tensor, tidy } from "../src/engine/tensor.js";
 import * as ops from "../src/engine/ops.js";
 import { grad, requireGrad } from "../src/engine/tape.js";
 import {
-  refBjorckBackward, refBjorckForward, refBjorckSpectralBackward, refBjorckSpectralForward, refGemm, refSpectralCoeffs,
+  refBjorckBackward, refBjorckForward, refBjorckSpectralBackward, refBjorckSpectralForward, refGemm, refSpectralCoeffs, rowSquares,
 } from "../src/engine/reference.js";
 import { orthogonalF64 } from "../src/model/init.js";
 import { iterateF64, relErr, withSingularValues } from "../bench/exact.js";
@@ -167,6 +167,84 @@ test("divided differences at K = 15, 50: the naive quotient where it is accurate
     const d = dd[4 * (n + 2) + n + 1], deriv = dd[4 * (n + 2) + 4];
     assert.ok(Math.abs(d - deriv) <= 1e-10 * Math.abs(deriv), `K=${iters}: near-coincident ${d} vs derivative ${deriv}`);
     assert.ok(deriv < 0, "q_K decreases");
+  }
+});
+
+test("divided differences on the baseline build (no FMA): the oracle's recursion bit for bit, on every column path", () => {
+  // The kernel runs each pair's steps in the oracle's order; without fused multiply-adds the
+  // lanes round exactly as the scalar oracle does. Sizes cover rows starting inside a panel
+  // of 8 columns (single columns, pairs), two panels at a time, one panel, the tail, and
+  // 301 and 512 at K >= 15 rows split between threads.
+  if (k.hasRelaxedSimd()) return;
+  for (const [n, iters] of [[1, 3], [2, 1], [7, 0], [9, 2], [17, 5], [23, 15], [24, 3], [41, 50], [301, 15], [512, 50]]) {
+    const lam = Array.from(uniform(rng(n * 7 + iters), n), (u, i) => (i % 5 === 4 ? 0.3 : 1.1 * (u + 1)));
+    const got = kernelCoeffs(lam, iters, 0.5), ref = refSpectralCoeffs(lam, iters, 0.5);
+    const atQ = got.q.findIndex((v, i) => !Object.is(v, ref.q[i])), atD = got.dd.findIndex((v, i) => !Object.is(v, ref.dd[i]));
+    if (atQ >= 0) assert.unreachable(`n=${n} K=${iters}: q[${atQ}] = ${got.q[atQ]}, oracle ${ref.q[atQ]}`);
+    if (atD >= 0) assert.unreachable(`n=${n} K=${iters}: D[${Math.floor(atD / n)}, ${atD % n}] = ${got.dd[atD]}, oracle ${ref.dd[atD]}`);
+  }
+});
+
+/** The f32 n x n result of bjorckSpectralHadamard: D o (M + M^T) without storing D. */
+function kernelHadamard(lam: ArrayLike<number>, iters: number, m: Float32Array): Float32Array {
+  const n = lam.length;
+  const pl = putF64(lam), pm = putF32(m), ps = putF32(new Float32Array(n * n).fill(NaN));
+  k.bjorckSpectralHadamard(n, pl, iters, 0.5, pm, ps, e.workspace(k.bjorckSpectralWorkspaceBytes(n, iters)));
+  return Float32Array.from(e.arena.f32(ps, n * n));
+}
+
+test("D o (M + M^T): one f32 rounding of the kernel's divided differences times the f64 sum, both triangles", () => {
+  const coincident = [0, 1e-7, 1e-7 + 1e-22, 0.3, 0.3, 0.3 + 2 ** -50, 0.3 + 1e-9, 1, 1.7, 2.2, -1e-17];
+  // Odd and even sizes; 301 at K = 15 is above the size where the rows are split between threads.
+  // The list with 0 stops at K = 5: at K = 50, q_K'(0) ~ 1e180 is beyond f32 (as it was for the host loop).
+  const cases: [number[], number][] = [[coincident, 0], [coincident, 3], [coincident, 5], [[0.7], 15], [[0.2, 0.9], 15],
+    [Array.from(uniform(rng(5), 301), (u) => 1.1 * (u + 1)), 15], [Array.from(uniform(rng(6), 64), (u) => 1.1 * (u + 1)), 50]];
+  for (const [lam, iters] of cases) {
+    const n = lam.length, label = `n=${n} K=${iters}`;
+    const m = Float32Array.from(uniform(rng(n + iters), n * n));
+    const got = kernelHadamard(lam, iters, m);
+    const { dd } = kernelCoeffs(lam, iters, 0.5), ref = refSpectralCoeffs(lam, iters, 0.5).dd;
+    // Without fused multiply-adds the kernel's D is the oracle's bit for bit (tested above),
+    // so on the baseline build the oracle's product rounds to the same f32.
+    const exactD = k.hasRelaxedSimd() ? dd : ref;
+    for (let i = 0; i < n; i++) {
+      for (let j = 0; j < n; j++) {
+        const sum = m[i * n + j] + m[j * n + i], v = got[i * n + j];
+        const exact = Math.fround(exactD[i * n + j] * sum);
+        if (!Object.is(v, exact)) assert.unreachable(`${label} [${i}, ${j}] = ${v}, expected ${exact}`);
+      }
+    }
+  }
+});
+
+test("row squares and row scaling to f32: rowSquares' left-to-right sums and one rounding of q_i x_ij, bit for bit", () => {
+  // Shapes from one row or column to the paper's 512 x 784 (split between threads).
+  for (const [rows, cols] of [[1, 1], [1, 9], [7, 1], [5, 13], [10, 512], [37, 301], [512, 784]]) {
+    const label = `${rows}x${cols}`;
+    const v = uniform(rng(rows * cols), rows * cols).map((x, i) => (i % 17 === 0 ? x * 1e-5 : x));
+    const x32 = Float32Array.from(uniform(rng(rows + cols), rows * cols));
+    const q = uniform(rng(rows), rows).map((u) => 1.5 ** 15 * u);
+    const pv = putF64(v), px = putF32(x32), pq = putF64(q), pl = putF64(new Float64Array(rows).fill(NaN));
+    const outs = [0, 1, 2, 3].map(() => putF32(new Float32Array(rows * cols).fill(NaN)));
+    k.spectralRowSquares(rows, cols, pv, pl, outs[0]);
+    k.spectralScaleRows(rows, cols, pq, pv, 0, outs[1]);
+    k.spectralScaleRows(rows, cols, pq, px, 1, outs[2]);
+    k.spectralScaleRows(rows, cols, 0, pv, 0, outs[3]);
+    const expected = rowSquares(v, rows, cols), lam = e.arena.f64(pl, rows);
+    for (let i = 0; i < rows; i++) if (!Object.is(lam[i], expected[i])) assert.unreachable(`${label} row square ${i}: ${lam[i]} vs ${expected[i]}`);
+    const want = [
+      Float32Array.from(v), Float32Array.from(v, (x, i) => q[Math.floor(i / cols)] * x),
+      Float32Array.from(x32, (x, i) => q[Math.floor(i / cols)] * x), Float32Array.from(v),
+    ];
+    const what = ["V to f32", "diag(q) V", "diag(q) A (f32)", "copy to f32"];
+    outs.forEach((p, t) => {
+      const got = e.arena.f32(p, rows * cols);
+      const at = got.findIndex((g, i) => !Object.is(g, want[t][i]));
+      if (at >= 0) assert.unreachable(`${label} ${what[t]} [${at}] = ${got[at]}, expected ${want[t][at]}`);
+    });
+    // Running the row-squares pass without the f32 copy leaves that buffer alone.
+    k.spectralRowSquares(rows, cols, pv, pl, 0);
+    assert.ok(e.arena.f64(pl, rows).every((x, i) => Object.is(x, expected[i])), `${label} row squares without the copy`);
   }
 });
 

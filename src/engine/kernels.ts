@@ -5,8 +5,9 @@
 // f64 ones, plus the generic host loops (map, map2, mapWith) for cheap
 // elementwise work, and f32-only kernels that ops.pointwise runs in place of
 // its scalar function (cbLogLik). Not wrapped: syrk (used inside the Björck kernel), scale
-// (there and in columnSums), gemm64, eigSym and bjorckSpectralCoeffs (inside the
-// spectral Björck, src/engine/spectral.ts) and peakMulAdd (benchmark only). The autodiff rules are written
+// (there and in columnSums), gemm64, eigSym, bjorckSpectralCoeffs and the other
+// spectral kernels (inside the spectral Björck, src/engine/spectral.ts and
+// bjorckSpectralBackward) and peakMulAdd (benchmark only). The autodiff rules are written
 // only against these functions, so the same rules run on both paths and the
 // f64 path can check the f32 one. Every function here allocates its output
 // before it takes any typed-array view.
@@ -123,7 +124,8 @@ export function bjorckSpectralForward(w: Tensor, iters: number, beta: number, sa
  * M = A V^T, D the divided differences of q_K at the eigenvalues:
  *   dX = U (diag(q) A + (D o (M + M^T)) V)
  * (the derivation is at refBjorckSpectralBackward). Four f32 GEMMs of
- * s^2 l each, plus the O(s^2 K) divided differences in f64.
+ * s^2 l each, plus D o (M + M^T) from the O(s^2 K) divided differences in
+ * f64 (one threaded kernel that never stores D).
  */
 export function bjorckSpectralBackward(saved: BjorckSpectralSaved, gOut: Tensor): Tensor {
   const { rows: r, cols: c, iters, beta } = saved;
@@ -137,24 +139,17 @@ export function bjorckSpectralBackward(saved: BjorckSpectralSaved, gOut: Tensor)
   const e = engine(), k = e.kernels;
   const zt = saved.zt!.ptr, v = saved.v!.ptr;
   const a = empty([s, l]), m = empty([s, s]), sm = empty([s, s]), t = empty([s, l]), dw = empty([r, c]);
-  const lam = e.arena.alloc(s * 8), q = e.arena.alloc(s * 8), dd = e.arena.alloc(s * s * 8);
+  const lam = e.arena.alloc(s * 8), q = e.arena.alloc(s * 8);
   try {
     const work = e.workspace(Math.max(k.gemmWorkspaceBytes(), k.bjorckSpectralWorkspaceBytes(s, iters)));
     if (wide) k.gemm(0, 0, s, l, s, 1, zt, s, gOut.ptr, c, 0, a.ptr, l, work);
     else k.gemm(0, 1, s, l, s, 1, zt, s, gOut.ptr, c, 0, a.ptr, l, work);
     k.gemm(0, 1, s, s, l, 1, a.ptr, l, v, l, 0, m.ptr, s, work);
     e.arena.f64(lam, s).set(saved.lam);
-    k.bjorckSpectralCoeffs(s, lam, iters, beta, q, dd, work);
-    const ddv = e.arena.f64(dd, s * s), mv = m.data, smv = sm.data;
-    for (let i = 0; i < s; i++) {
-      for (let j = 0; j < s; j++) smv[i * s + j] = ddv[i * s + j] * (mv[i * s + j] + mv[j * s + i]);
-    }
+    k.bjorckSpectralHadamard(s, lam, iters, beta, m.ptr, sm.ptr, work);
     // T = diag(q) A, then T += S V.
-    const av = a.data, tv = t.data, qs = saved.q;
-    for (let i = 0; i < s; i++) {
-      const qi = qs[i];
-      for (let j = i * l, end = j + l; j < end; j++) tv[j] = qi * av[j];
-    }
+    e.arena.f64(q, s).set(saved.q);
+    k.spectralScaleRows(s, l, q, a.ptr, 1, t.ptr);
     k.gemm(0, 0, s, l, s, 1, sm.ptr, s, v, l, 1, t.ptr, l, work);
     if (wide) k.gemm(1, 0, r, c, s, 1, zt, s, t.ptr, l, 0, dw.ptr, c, work);
     else k.gemm(1, 0, r, c, s, 1, t.ptr, l, zt, s, 0, dw.ptr, c, work);
@@ -162,7 +157,6 @@ export function bjorckSpectralBackward(saved: BjorckSpectralSaved, gOut: Tensor)
   } finally {
     e.arena.free(lam, s * 8);
     e.arena.free(q, s * 8);
-    e.arena.free(dd, s * s * 8);
     for (const x of [a, m, sm, t]) x.dispose();
   }
 }

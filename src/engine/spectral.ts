@@ -16,7 +16,7 @@
 // (src/engine/builds.ts), not only on the engine's.
 
 import { G64, type Kernels } from "./wasm-core.js";
-import { rowSquares, spectralSteps } from "./reference.js";
+import { spectralSteps } from "./reference.js";
 
 /** The allocator the forward pass needs: the engine's arena or a bump allocator. */
 export interface RawMemory {
@@ -64,24 +64,18 @@ export function spectralForwardRaw(k: Kernels, mem: RawMemory, r: number, c: num
     if (status === 3) throw new Error("spectral Björck: eigensolver workspace too small");
     // V = U^T X, X read from the f32 weights (transposed for a tall W).
     k.gemm64(G64.B_F32 | (wide ? 0 : G64.TRANS_B), s, l, s, 1, zt, s, w, c, 0, v, l, work);
-    const buf = mem.memory.buffer;
-    const vv = new Float64Array(buf, v, s * l);
     // The eigenvalues used from here on are V's squared row norms (rowSquares in reference.ts says why).
-    const lamHost = rowSquares(vv, s, l);
-    new Float64Array(buf, lam, s).set(lamHost);
+    k.spectralRowSquares(s, l, v, lam, save ? save.v : 0);
+    const lamHost = Float64Array.from(new Float64Array(mem.memory.buffer, lam, s));
     const steps = spectralSteps(lamHost, iters, beta, tol);
     k.bjorckSpectralCoeffs(s, lam, steps, beta, q, 0, work);
-    const qv = new Float64Array(buf, q, s), yv = new Float32Array(buf, y32, s * l);
-    for (let i = 0; i < s; i++) {
-      const qi = qv[i];
-      for (let j = i * l, end = j + l; j < end; j++) yv[j] = qi * vv[j];
-    }
-    new Float32Array(buf, zt32, s * s).set(new Float64Array(buf, zt, s * s));
-    if (save) new Float32Array(buf, save.v, s * l).set(vv);
+    // Y = diag(q) V and U^T, rounded to f32 for the last product.
+    k.spectralScaleRows(s, l, q, v, 0, y32);
+    k.spectralScaleRows(s, s, 0, zt, 0, zt32);
     // Out_X = U Y: for a wide W that is W_K; for a tall one W_K = Y^T U^T.
     if (wide) k.gemm(1, 0, r, c, s, 1, zt32, s, y32, l, 0, out, c, work);
     else k.gemm(1, 0, r, c, s, 1, y32, l, zt32, s, 0, out, c, work);
-    return { lam: lamHost, q: Float64Array.from(qv), steps };
+    return { lam: lamHost, q: Float64Array.from(new Float64Array(mem.memory.buffer, q, s)), steps };
   } finally {
     for (const [ptr, bytes] of buffers) mem.free(ptr, bytes);
   }

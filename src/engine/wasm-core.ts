@@ -23,6 +23,9 @@ export interface Kernels {
   gemm64WorkspaceBytes(): number;
   bjorckSpectralCoeffs(n: number, lam: number, iters: number, beta: number, q: number, dd: number, work: number): void;
   bjorckSpectralWorkspaceBytes(n: number, iters: number): number;
+  bjorckSpectralHadamard(n: number, lam: number, iters: number, beta: number, m: number, sm: number, work: number): void;
+  spectralRowSquares(rows: number, cols: number, v: number, lam: number, v32: number): void;
+  spectralScaleRows(rows: number, cols: number, q: number, x: number, xF32: number, out: number): void;
   eigSym(n: number, a: number, lda: number, w: number, z: number, work: number, workBytes: number): number;
   eigSymWorkspaceBytes(n: number): number;
   choleskyLower(n: number, a: number, lda: number): number;
@@ -69,6 +72,7 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   peakMulAdd: 2, flopsF32: 0, flopsF64: 0, heapBase: 0, hasRelaxedSimd: 0,
   cbLogLik: 5,
   threadsControlBytes: 0, threadsInit: 3, threadsReady: 1, threadsJobs: 1, threadsStop: 1, threadsTakenBack: 0, workerLoop: 2,
+  bjorckSpectralHadamard: 7, spectralRowSquares: 5, spectralScaleRows: 6,
 };
 
 /** flags of the gemm64 kernel (assembly/gemm64.ts). */
