@@ -15,6 +15,7 @@
 import { madd, F32 } from "./simd";
 import { JOB_GEMM, JOB_SYRK, runParallel, worthSplitting } from "./threads";
 import { countFlops32 } from "./flops";
+import { mirrorLower } from "./triangle";
 
 // @ts-ignore: decorator
 @inline export const MR: i32 = 4;
@@ -326,24 +327,5 @@ export function syrk(trans: i32, n: i32, k: i32, alpha: f32, a: usize, lda: i32,
   } else {
     gemmDriver(trans, trans ^ 1, n, n, k, alpha, a, lda, a, lda, beta, c, ldc, work, 1, 0);
   }
-  mirrorLower(n, c, ldc);
-}
-
-/**
- * Copy the strict lower triangle of the n x n matrix C onto its upper
- * triangle, in 16 x 16 tiles: a plain column walk strides by ldc floats, and
- * with ldc = 512 every element of a column falls into the same two L1 sets.
- */
-function mirrorLower(n: i32, c: usize, ldc: i32): void {
-  const T = 16;
-  for (let ib = 0; ib < n; ib += T) {
-    const iEnd = min(n, ib + T);
-    for (let jb = ib; jb < n; jb += T) {
-      const jEnd = min(n, jb + T);
-      for (let j = jb; j < jEnd; j++) {
-        const src = c + <usize>(j * ldc) * F32;
-        for (let i = ib; i < min(iEnd, j); i++) store<f32>(c + <usize>(i * ldc + j) * F32, load<f32>(src + <usize>i * F32));
-      }
-    }
-  }
+  mirrorLower<f32>(n, c, ldc);
 }

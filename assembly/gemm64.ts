@@ -18,6 +18,7 @@
 
 import { madd64, F64 } from "./simd";
 import { countFlops64 } from "./flops";
+import { mirrorLower } from "./triangle";
 import { evenBand, jobArgs, JOB_GEMM64, runJob, triangleBand, workerWorkspaceBytes, worthSplitting } from "./threads";
 
 // @ts-ignore: decorator
@@ -183,11 +184,7 @@ export function gemm64(
       gemm64Rows(flags, m, n, k, alpha, a, lda, b, ldb, c, ldc, work, 0, m);
     }
   }
-  if (lower) {
-    for (let i = 0; i < m; i++) {
-      for (let j = i + 1; j < n; j++) store<f64>(c + <usize>i * ld + <usize>j * F64, load<f64>(c + <usize>j * ld + <usize>i * F64));
-    }
-  }
+  if (lower) mirrorLower<f64>(m, c, ldc);
 }
 
 /** Share `tid` of `threads` of a gemm64 job whose arguments are at args (posted by gemm64). */
