@@ -40,7 +40,7 @@
 
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
-import { availableThreads, jobArgs, runJob, workerWorkspaceBytes } from "./threads";
+import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -493,16 +493,6 @@ function replayColumns(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize
   }
 }
 
-/** Posts job `kind` with five 32-bit arguments (pointers included) and runs every share (work: share 0's). */
-function runJob5(kind: i32, work: usize, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): void {
-  const args = jobArgs();
-  store<i32>(args, a0);
-  store<i32>(args, a1, 4);
-  store<i32>(args, a2, 8);
-  store<i32>(args, a3, 12);
-  store<i32>(args, a4, 16);
-  runJob(kind, work);
-}
 
 /** Start of share t of `count` items split between `threads`. */
 function band(count: i32, t: i32, threads: i32): i32 {

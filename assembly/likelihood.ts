@@ -11,7 +11,7 @@
 // result never depends on the split.
 
 import { F32 } from "./simd";
-import { availableThreads, evenBand, jobArgs, JOB_CBLL, runJob } from "./threads";
+import { availableThreads, evenBand, JOB_CBLL, runJob5 } from "./threads";
 
 /** log((1 - eps) / eps), eps = 2^-23: the logit clamp (CB_LOGIT_LIMIT in src/model/likelihood.ts). */
 const LOGIT_LIMIT: f64 = Math.log((1.0 - 1.0 / 8388608.0) / (1.0 / 8388608.0));
@@ -32,13 +32,7 @@ const LOG2: f64 = Math.log(2.0);
 export function cbLogLik(n: i32, h: usize, x: usize, out: usize, d: usize): void {
   const threads = n >= MIN_SPLIT_ELEMENTS ? availableThreads() : 1;
   if (threads > 1) {
-    const args = jobArgs();
-    store<i32>(args, n);
-    store<u32>(args, <u32>h, 4);
-    store<u32>(args, <u32>x, 8);
-    store<u32>(args, <u32>out, 12);
-    store<u32>(args, <u32>d, 16);
-    runJob(JOB_CBLL, 0);
+    runJob5(JOB_CBLL, 0, n, <i32>h, <i32>x, <i32>out, <i32>d);
   } else {
     cbLogLikRange(h, x, out, d, 0, n);
   }

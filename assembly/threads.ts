@@ -182,6 +182,17 @@ export function runJob(kind: i32, work: usize): void {
   while (atomic.load<i32>(ctrl + DONE) < claimed) {}
 }
 
+/** Posts job `kind` with five 32-bit arguments (pointers included) and runs every share (work: share 0's). */
+export function runJob5(kind: i32, work: usize, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): void {
+  const args = jobArgs();
+  store<i32>(args, a0);
+  store<i32>(args, a1, 4);
+  store<i32>(args, a2, 8);
+  store<i32>(args, a3, 12);
+  store<i32>(args, a4, 16);
+  runJob(kind, work);
+}
+
 /** Posts the GEMM or SYRK job, runs share 0 here, and returns when every share is done. */
 export function runParallel(
   kind: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
