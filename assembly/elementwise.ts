@@ -25,16 +25,7 @@ export function scaleInto(n: i32, alpha: f32, src: usize, dst: usize): void {
 
 /** x[i] *= alpha. */
 export function scale(n: i32, alpha: f32, x: usize): void {
-  const va = f32x4.splat(alpha);
-  let i = 0;
-  for (; i + 4 <= n; i += 4) {
-    const p = x + <usize>i * F32;
-    v128.store(p, f32x4.mul(v128.load(p), va));
-  }
-  for (; i < n; i++) {
-    const p = x + <usize>i * F32;
-    store<f32>(p, load<f32>(p) * alpha);
-  }
+  scaleInto(n, alpha, x, x);
 }
 
 /** y[i] = alpha*x[i] + beta*y[i]. */
