@@ -7,7 +7,7 @@
 // recomputes loss and gradients) and formats the comparison: the table, the
 // `compare` section of --json and docs/performance.md.
 
-import { spawn, spawnSync } from "node:child_process";
+import { type ChildProcessWithoutNullStreams, spawn, spawnSync } from "node:child_process";
 import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
@@ -20,11 +20,25 @@ import { PAPER_DEFAULTS, type ModelConfig } from "../src/model/config.js";
 import { VAE, normalNoise } from "../src/model/vae.js";
 import { type BenchRow, formatTable } from "./harness.js";
 
-/** Our rows that have a PyTorch counterpart of the same name (bench/pytorch_baseline.py). */
-export const COMPARED_ROWS = [
-  "train.step.b128.k3", "train.step.b128.k15", "train.step.b128.k50",
-  "train.step.standard.b128", "infer.1000", "attack.step.b25",
-] as const;
+/**
+ * Our rows compared, each with the PyTorch row (bench/pytorch_baseline.py) it is
+ * measured against: the same step, or for the spectral Björck (which PyTorch
+ * lacks) PyTorch's exact K-step row of the same K. In a round, a PyTorch row is
+ * timed once, right after the first of our rows that needs it.
+ */
+export const COMPARED_ROWS: readonly { name: string; torch: string }[] = [
+  { name: "train.step.b128.k3", torch: "train.step.b128.k3" },
+  { name: "train.step.b128.k15", torch: "train.step.b128.k15" },
+  { name: "train.step.b128.k15.spectral", torch: "train.step.b128.k15" },
+  { name: "train.step.b128.k50", torch: "train.step.b128.k50" },
+  { name: "train.step.b128.k50.spectral", torch: "train.step.b128.k50" },
+  { name: "train.step.standard.b128", torch: "train.step.standard.b128" },
+  { name: "infer.1000", torch: "infer.1000" },
+  { name: "attack.step.b25", torch: "attack.step.b25" },
+];
+
+/** Interleaved rounds of the comparison by default (--rounds). */
+export const DEFAULT_ROUNDS = 3;
 
 export const INSTALL_HINT = "apt-get update && apt-get install -y python3-torch libopenblas0-openmp";
 export const SCRIPT = path.join(projectRoot, "bench", "pytorch_baseline.py");
@@ -66,15 +80,25 @@ export interface CheckResult extends CheckCase {
   gradTorchVs64?: number;
 }
 
+/** One round of one compared row: medians in ms. */
+export interface Round { ours: number; torch1: number; torch2: number }
+
 export interface CompareRow {
   name: string;
+  /** The PyTorch row it is compared with. */
+  torchRow: string;
+  /** Medians over the rounds of the per-round medians (our main-run row without PyTorch). */
   ours: number | null;
   torch1: number | null;
   torch2: number | null;
-  /** Thread count of the faster PyTorch setting for this row. */
+  /** Thread count of the faster PyTorch setting (of the two medians). */
   bestThreads: number | null;
-  /** ours / faster PyTorch (< 1: we are faster). */
+  /** Median over the rounds of ours / faster PyTorch in that round (< 1: we are faster). */
   ratio: number | null;
+  /** Smallest and largest per-round ratio. */
+  ratioMin: number | null;
+  ratioMax: number | null;
+  rounds: Round[];
   gflops: number | null;
   /** Our GFLOP/s as a fraction of 2 × simd.peak (both cores' WASM f32x4 ceiling). */
   ofPeak2: number | null;
@@ -89,6 +113,8 @@ export interface Comparison {
   /** simd.peak (GFLOP/s, one core) of the build the model rows ran on. */
   peak: number | null;
   peakBuild: string;
+  /** Rounds run (each: every compared row on our side, then PyTorch at 1 and at 2 threads). */
+  rounds: number;
   rows: CompareRow[];
   checks: CheckResult[];
   pytorchRows: TorchRow[];
@@ -119,50 +145,112 @@ export function findPython(explicit?: string): { python: string } | { missing: s
   };
 }
 
-// --------------------------------------------------------------------------- running the script
+// --------------------------------------------------------------------------- the PyTorch process
 
-export interface RunOptions { quick: boolean; only: RegExp | null; checkFiles: string[]; timeoutMs: number }
+export interface RunOptions { quick: boolean; only: RegExp | null; timeoutMs: number }
 
-export interface TorchOutput { env: TorchEnv; rows: TorchRow[]; checks: TorchCheck[] }
+type Message = { type?: string } & Record<string, unknown>;
 
-/** Runs bench/pytorch_baseline.py; stderr streams through (progress), stdout is parsed. Rejects with a clear message. */
-export function runPytorch(python: string, opts: RunOptions): Promise<TorchOutput> {
-  const args = [SCRIPT, ...(opts.quick ? ["--quick"] : []), ...(opts.only ? ["--only", opts.only.source] : []),
-    ...opts.checkFiles.flatMap((f) => ["--check", f])];
-  return new Promise((resolve, reject) => {
-    const child = spawn(python, args, { stdio: ["ignore", "pipe", "pipe"] });
-    let out = "", errTail = "", timedOut = false;
-    child.stdout.setEncoding("utf8").on("data", (d: string) => { out += d; });
-    child.stderr.setEncoding("utf8").on("data", (d: string) => {
-      process.stderr.write(d);
-      errTail = (errTail + d).slice(-4000);
-    });
-    const timer = setTimeout(() => {
-      timedOut = true;
-      child.kill("SIGTERM");
-      setTimeout(() => child.kill("SIGKILL"), 5000).unref();
-    }, opts.timeoutMs);
-    child.on("error", (e) => { clearTimeout(timer); reject(new Error(`cannot start ${python}: ${e.message}`)); });
-    child.on("close", (code, signal) => {
-      clearTimeout(timer);
-      const tail = errTail.trim().split("\n").slice(-8).join("\n");
-      if (timedOut) return reject(new Error(`${path.basename(SCRIPT)} timed out after ${opts.timeoutMs / 1000} s (--compare-timeout SECONDS to raise it)`));
-      if (code !== 0) return reject(new Error(`${python} ${path.basename(SCRIPT)} failed (${signal ? `signal ${signal}` : `exit ${code}`}):\n${tail}`));
-      let env: TorchEnv | null = null, done = false;
-      const rows: TorchRow[] = [], checks: TorchCheck[] = [];
-      for (const line of out.split("\n")) {
+/**
+ * bench/pytorch_baseline.py --serve: started once, it answers one timing
+ * request at a time, so that PyTorch's rows can be timed between ours.
+ * stderr streams through (progress); every wait is bounded by one deadline.
+ */
+export class TorchServer {
+  private readonly queue: Message[] = [];
+  private wake: (() => void) | null = null;
+  private exit: string | null = null;
+  private errTail = "";
+
+  private constructor(private readonly child: ChildProcessWithoutNullStreams, private readonly deadline: number,
+    private readonly what: string, progress: (text: string) => void) {
+    let partial = "";
+    child.stdout.setEncoding("utf8").on("data", (d: string) => {
+      const lines = (partial + d).split("\n");
+      partial = lines.pop() ?? "";
+      for (const line of lines) {
         if (!line.trim().startsWith("{")) continue;
-        let obj: { type?: string } & Record<string, unknown>;
-        try { obj = JSON.parse(line); } catch { continue; }
-        if (obj.type === "env") env = obj as unknown as TorchEnv;
-        else if (obj.type === "row") rows.push(obj as unknown as TorchRow);
-        else if (obj.type === "check") checks.push(obj as unknown as TorchCheck);
-        else if (obj.type === "done") done = true;
+        try { this.queue.push(JSON.parse(line) as Message); } catch { continue; }
       }
-      if (!env || !done) return reject(new Error(`${path.basename(SCRIPT)} ended without its ${env ? "done" : "env"} line:\n${tail}`));
-      resolve({ env, rows, checks });
+      this.wake?.();
     });
-  });
+    child.stderr.setEncoding("utf8").on("data", (d: string) => {
+      progress(d);
+      this.errTail = (this.errTail + d).slice(-4000);
+    });
+    child.on("error", (e) => { this.exit = `cannot start: ${e.message}`; this.wake?.(); });
+    child.on("close", (code, signal) => { this.exit = signal ? `signal ${signal}` : `exit ${code}`; this.wake?.(); });
+    child.stdin.on("error", () => { /* a dead process: reported by the next wait */ });
+  }
+
+  /**
+   * Starts the script (command: argv[0] and the rest) and reads up to its "ready" line: the environment and the
+   * checks. Its stderr (progress) goes to `progress`; the last lines of it explain any failure.
+   */
+  static async start(command: string[], timeoutMs: number, progress = (text: string) => { process.stderr.write(text); }):
+    Promise<{ server: TorchServer; env: TorchEnv; checks: TorchCheck[] }> {
+    const child = spawn(command[0], command.slice(1), { stdio: ["pipe", "pipe", "pipe"] });
+    const server = new TorchServer(child, Date.now() + timeoutMs, path.basename(command[1] ?? command[0]), progress);
+    let env: TorchEnv | null = null;
+    const checks: TorchCheck[] = [];
+    for (;;) {
+      const m = await server.next();
+      if (m.type === "env") env = m as unknown as TorchEnv;
+      else if (m.type === "check") checks.push(m as unknown as TorchCheck);
+      else if (m.type === "ready") break;
+    }
+    if (!env) throw server.fail("was ready before its env line");
+    return { server, env, checks };
+  }
+
+  /** The next JSON line; rejects if the process ends or the deadline passes first. */
+  private async next(): Promise<Message> {
+    for (;;) {
+      const m = this.queue.shift();
+      if (m) {
+        if (m.type === "error") throw this.fail(String(m.message ?? m.error));
+        return m;
+      }
+      if (this.exit !== null) throw this.fail(`ended (${this.exit})`);
+      const left = this.deadline - Date.now();
+      if (left <= 0) {
+        this.kill();
+        throw new Error(`${this.what} timed out (--compare-timeout SECONDS to raise it)`);
+      }
+      await new Promise<void>((resolve) => {
+        const timer = setTimeout(resolve, left);
+        this.wake = () => { clearTimeout(timer); resolve(); };
+      });
+      this.wake = null;
+    }
+  }
+
+  private fail(why: string): Error {
+    const tail = this.errTail.trim().split("\n").slice(-8).join("\n");
+    return new Error(`${this.what} ${why}${tail ? `:\n${tail}` : ""}`);
+  }
+
+  /** PyTorch's timing of one row at `threads` threads. */
+  async time(name: string, threads: number): Promise<TorchRow> {
+    this.child.stdin.write(JSON.stringify({ name, threads }) + "\n");
+    const m = await this.next();
+    if (m.type !== "row" || m.name !== name || m.threads !== threads) throw this.fail(`answered ${JSON.stringify(m).slice(0, 200)} to a request for ${name} at ${threads} threads`);
+    return m as unknown as TorchRow;
+  }
+
+  /** Ends the input and waits (bounded) for the process to exit. */
+  async close(): Promise<void> {
+    this.child.stdin.end();
+    try { while ((await this.next()).type !== "done"); } catch { /* ended anyway */ }
+    this.kill();
+  }
+
+  private kill(): void {
+    if (this.exit === null) {
+      this.child.kill("SIGTERM");
+      setTimeout(() => { if (this.exit === null) this.child.kill("SIGKILL"); }, 5000).unref();
+    }
+  }
 }
 
 // --------------------------------------------------------------------------- same-model check (our side)
@@ -223,51 +311,95 @@ function checkResults(cases: CheckCase[], torchChecks: TorchCheck[]): CheckResul
 
 // --------------------------------------------------------------------------- the comparison
 
-export interface CompareOptions extends RunOptions { python?: string }
+export interface CompareOptions extends RunOptions { python?: string; rounds: number }
 
-/** Runs the PyTorch side (or explains why not) and joins it with our rows. Never throws for a missing or failing PyTorch. */
-export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: CompareOptions | null): Promise<Comparison> {
+/** How our side is timed again in each round: the row's median in ms and its FLOPs per call (0 if not counted). */
+export type TimeOurs = (name: string) => { median: number; flopsPerCall: number };
+
+export function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b), h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
+}
+
+/** A compared row from its rounds: medians of each column, the median and range of the per-round ratios. */
+export function summariseRounds(name: string, torchRow: string, rounds: Round[], flopsPerCall: number, peak: number | null): CompareRow {
+  const ours = median(rounds.map((r) => r.ours)), torch1 = median(rounds.map((r) => r.torch1)), torch2 = median(rounds.map((r) => r.torch2));
+  const ratios = rounds.map((r) => r.ours / Math.min(r.torch1, r.torch2));
+  const gflops = flopsPerCall > 0 ? flopsPerCall / (ours * 1e6) : null;
+  return {
+    name, torchRow, ours, torch1, torch2, bestThreads: torch1 <= torch2 ? 1 : 2,
+    ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), rounds,
+    gflops, ofPeak2: gflops !== null && peak ? gflops / (2 * peak) : null,
+  };
+}
+
+/**
+ * Runs the PyTorch side (or explains why not) and joins it with our rows: with
+ * PyTorch, `rounds` interleaved rounds, each timing every compared row on our
+ * side (`timeOurs`) and then PyTorch's row at 1 and at 2 threads, so both
+ * sides see the same drift of the machine. Never throws for a missing or failing PyTorch.
+ */
+export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: CompareOptions | null, timeOurs: TimeOurs): Promise<Comparison> {
   const peakRow = ours.find((r) => r.name === "simd.peak" && r.build === peakBuild);
   const base: Comparison = {
     target: "pytorch", skipped: null, python: null, torch: null, peak: peakRow?.gflops ?? null, peakBuild,
-    rows: [], checks: [], pytorchRows: [],
+    rounds: 0, rows: [], checks: [], pytorchRows: [],
   };
+  const compared = COMPARED_ROWS.filter((c) => !opts?.only || opts.only.test(c.name));
   const found: { python: string } | { missing: string } = opts ? findPython(opts.python) : { missing: "not requested (add --compare pytorch)" };
-  let output: TorchOutput | null = null;
   if ("missing" in found) {
     base.skipped = found.missing;
   } else if (opts) {
     base.python = found.python;
     const dir = mkdtempSync(path.join(os.tmpdir(), "lipvae-compare-"));
+    let server: TorchServer | null = null;
     try {
       process.stderr.write("same-model check: exporting our initial weights...\n");
       const cases = writeCheckCases(dir);
-      process.stderr.write(`PyTorch baseline (${found.python} ${path.relative(process.cwd(), SCRIPT)})...\n`);
-      output = await runPytorch(found.python, { ...opts, checkFiles: cases.map((c) => c.file) });
-      base.checks = checkResults(cases, output.checks);
+      process.stderr.write(`PyTorch baseline (${found.python} ${path.relative(process.cwd(), SCRIPT)} --serve), ${opts.rounds} interleaved round${opts.rounds > 1 ? "s" : ""}...\n`);
+      const started = await TorchServer.start([found.python, SCRIPT, "--serve", ...(opts.quick ? ["--quick"] : []),
+        ...cases.flatMap((c) => ["--check", c.file])], opts.timeoutMs);
+      server = started.server;
+      base.torch = started.env;
+      base.checks = checkResults(cases, started.checks);
+      const rounds = new Map<string, Round[]>(compared.map((c) => [c.name, []]));
+      const flops = new Map<string, number>();
+      for (let r = 0; r < opts.rounds; r++) {
+        const torchThisRound = new Map<string, [TorchRow, TorchRow]>();
+        for (const c of compared) {
+          process.stderr.write(`round ${r + 1}/${opts.rounds}: ${c.name}\n`);
+          const mine = timeOurs(c.name);
+          flops.set(c.name, mine.flopsPerCall);
+          let torch = torchThisRound.get(c.torch);
+          if (!torch) {
+            torch = [await server.time(c.torch, 1), await server.time(c.torch, 2)];
+            torchThisRound.set(c.torch, torch);
+            base.pytorchRows.push(...torch);
+          }
+          rounds.get(c.name)!.push({ ours: mine.median, torch1: torch[0].median, torch2: torch[1].median });
+        }
+        base.rounds = r + 1;
+      }
+      base.rows = compared.map((c) => summariseRounds(c.name, c.torch, rounds.get(c.name)!, flops.get(c.name) ?? 0, base.peak));
     } catch (e) {
       base.skipped = `the PyTorch baseline failed: ${(e as Error).message}`;
+      base.rows = [];
     } finally {
+      await server?.close();
       rmSync(dir, { recursive: true, force: true });
     }
   }
-  if (output) {
-    base.torch = output.env;
-    base.pytorchRows = output.rows;
-  }
-  for (const name of COMPARED_ROWS) {
-    const mine = ours.find((r) => r.name === name);
-    const t1 = base.pytorchRows.find((r) => r.name === name && r.threads === 1)?.median ?? null;
-    const t2 = base.pytorchRows.find((r) => r.name === name && r.threads === 2)?.median ?? null;
-    if (!mine && t1 === null && t2 === null) continue;
-    const best = t1 !== null && (t2 === null || t1 <= t2) ? t1 : t2;
-    const gflops = mine?.gflops ?? null;
-    base.rows.push({
-      name, ours: mine?.median ?? null, torch1: t1, torch2: t2,
-      bestThreads: best === null ? null : best === t1 ? 1 : 2,
-      ratio: mine && best !== null ? mine.median / best : null,
-      gflops, ofPeak2: gflops !== null && base.peak ? gflops / (2 * base.peak) : null,
-    });
+  if (base.skipped !== null) {
+    // Our main-run rows alone.
+    for (const c of compared) {
+      const mine = ours.find((r) => r.name === c.name);
+      if (!mine) continue;
+      base.rows.push({
+        name: c.name, torchRow: c.torch, ours: mine.median, torch1: null, torch2: null, bestThreads: null,
+        ratio: null, ratioMin: null, ratioMax: null, rounds: [],
+        gflops: mine.gflops, ofPeak2: mine.gflops !== null && base.peak ? mine.gflops / (2 * base.peak) : null,
+      });
+    }
   }
   return base;
 }
@@ -278,11 +410,12 @@ const ms = (v: number | null) => (v === null ? "-" : v >= 100 ? v.toFixed(0) : v
 
 function tableCells(c: Comparison): { header: string[]; body: string[][] } {
   const withTorch = c.skipped === null;
-  const header = ["row", "ours ms", ...(withTorch ? ["PyTorch 1 thread", "PyTorch 2 threads", "ours / faster PyTorch"] : []),
+  const header = ["row", "ours ms", ...(withTorch ? ["PyTorch 1 thread", "PyTorch 2 threads", "ours / faster PyTorch", `range over ${c.rounds} rounds`] : []),
     "our GFLOP/s", "of 2x simd.peak"];
+  const range = (r: CompareRow) => (r.ratioMin === null || r.ratioMax === null ? "-" : `${r.ratioMin.toFixed(2)}–${r.ratioMax.toFixed(2)}`);
   const body = c.rows.map((r) => [
-    r.name, ms(r.ours),
-    ...(withTorch ? [ms(r.torch1), ms(r.torch2), r.ratio === null ? "-" : `${r.ratio.toFixed(2)} (${r.bestThreads}T)`] : []),
+    r.name === r.torchRow ? r.name : `${r.name} (vs PyTorch ${r.torchRow.replace(/^train\.step\.b128\./, "")})`, ms(r.ours),
+    ...(withTorch ? [ms(r.torch1), ms(r.torch2), r.ratio === null ? "-" : `${r.ratio.toFixed(2)} (${r.bestThreads}T)`, range(r)] : []),
     r.gflops === null ? "-" : r.gflops.toFixed(1), r.ofPeak2 === null ? "-" : `${(100 * r.ofPeak2).toFixed(0)}%`,
   ]);
   return { header, body };
@@ -325,7 +458,11 @@ export function formatComparison(c: Comparison): string {
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
   lines.push(line(header), widths.map((w) => "-".repeat(w)).join("  "), ...body.map(line));
-  if (c.skipped === null) lines.push("ours / faster PyTorch: below 1 we are faster; (1T)/(2T) is the PyTorch thread count that was faster for the row.");
+  if (c.skipped === null) {
+    lines.push("ours / faster PyTorch: the median over the rounds of each round's ratio (below 1 we are faster); (1T)/(2T) is the",
+      "PyTorch thread count with the faster median. Each round times every row on our side, then PyTorch's at 1 and 2 threads.",
+      "Spectral rows are compared with PyTorch's exact K-step row of the same K (PyTorch has no spectral Björck).");
+  }
   const checks = checkLines(c);
   if (checks.length) lines.push("same-model check (our initial weights, input and noise loaded into PyTorch):", ...checks.map((l) => `  ${l}`));
   return lines.join("\n");
@@ -348,9 +485,10 @@ export function performanceDoc(c: Comparison, ours: BenchRow[], ctx: DocContext)
     "",
     "<!-- Generated by `npm run bench -- --compare pytorch` (bench/compare.ts); do not edit by hand: rerun the command. -->",
     "",
-    "Every number on this page comes from **one run** of one command, lipvae and PyTorch",
-    "timed one after the other in the same session on the same machine; only the ratios",
-    "within this run mean anything (`performance-notes.md`, \"How to compare\").",
+    "Every number on this page comes from **one run** of one command on one machine; only the",
+    "ratios within this run mean anything (`performance-notes.md`, \"How to compare\"). The",
+    `comparison interleaves the two sides: in each of ${c.rounds} round${c.rounds === 1 ? "" : "s"}, every row is timed on our side and then`,
+    "in PyTorch at 1 and at 2 threads, so a drift of the VM's speed reaches both.",
     "",
     `- Command: \`${ctx.command}\`${ctx.quick ? " (quick: few repetitions, a smoke test rather than a measurement)" : ""}`,
     `- Date: ${ctx.date.toISOString().replace(/\.\d+Z$/, "Z")}`,
@@ -369,9 +507,11 @@ export function performanceDoc(c: Comparison, ours: BenchRow[], ctx: DocContext)
     out.push(`- PyTorch: skipped — ${c.skipped?.split("\n")[0]}`);
   }
   out.push("", markdownTable(c), "",
-    "Columns: our median; PyTorch's median at 1 and at 2 threads (`torch.set_num_threads`, and",
-    "OpenBLAS's own thread count set to match); our time over the faster of the two PyTorch",
-    "settings (below 1: lipvae is faster; (1T)/(2T) names the faster setting); our GFLOP/s on the",
+    "Columns: medians over the rounds of our median and of PyTorch's at 1 and at 2 threads",
+    "(`torch.set_num_threads`, and OpenBLAS's own thread count set to match); the median over the",
+    "rounds of our time over the faster PyTorch setting of the same round (below 1: lipvae is",
+    "faster; (1T)/(2T) names the faster setting), and the smallest and largest of those per-round",
+    "ratios; our GFLOP/s on the",
     "FLOPs our GEMM kernels executed, counted by the kernels (`assembly/flops.ts`; elementwise work",
     "not counted), and that as a fraction of 2 x simd.peak, the WASM f32x4 ceiling of both cores.",
     "The notes of the full run below also give autograd's accounting (what PyTorch's products",
@@ -386,6 +526,9 @@ export function performanceDoc(c: Comparison, ours: BenchRow[], ctx: DocContext)
     "",
     "- `train.step.b128.k3`, `.k15`, `.k50`: Björck with K iterations on all 9 weights, the negative",
     "  ELBO, backward, Adam step (`bench/train.ts`).",
+    "- `train.step.b128.k15.spectral`, `.k50.spectral`: the same step with `--bjorck-method spectral`",
+    "  (the K steps as one function of each weight's f64 eigendecomposition), against PyTorch's",
+    "  exact K-step row: PyTorch has no such option, so this is the speed-up a user gets by choosing it.",
     "- `train.step.standard.b128`: the standard VAE (plain weights, ReLU, scale 1), same step.",
     "- `infer.1000`: `lipvae eval`'s loop on 1000 images — batches of 500, encode, sample, decode,",
     "  log-likelihood and KL per image, no gradients; the K = 50 Björck weights are computed once,",

@@ -34,6 +34,44 @@ export interface BenchOptions {
   warmup?: number;
 }
 
+/** What a row times, built once: the call, its FLOP counter, its timing policy and its note. */
+export interface Timed {
+  run: () => void;
+  flops: number | (() => number);
+  opts: BenchOptions;
+  /** The row's note, given its measurement (e.g. GFLOP/s on another accounting). */
+  note?: (row: BenchRow) => string;
+}
+
+/**
+ * A bench row that can be timed more than once in a process: `make` builds its
+ * state (model, optimiser, inputs) on first use. The comparison with PyTorch
+ * times the same rows again, interleaved with PyTorch's (bench/compare.ts).
+ */
+export interface RowSpec { name: string; make: () => Timed }
+
+/** Builds (once) and caches the Timed of each spec. */
+export function specCache(): (spec: RowSpec) => Timed {
+  const made = new Map<RowSpec, Timed>();
+  return (spec) => {
+    let t = made.get(spec);
+    if (!t) made.set(spec, (t = spec.make()));
+    return t;
+  };
+}
+
+/** One measurement of a made row, with its note. */
+export function measureTimed(name: string, build: string, t: Timed): BenchRow {
+  const row = measure(name, build, t.flops, t.run, t.opts);
+  if (t.note) row.note = t.note(row);
+  return row;
+}
+
+/** Times the specs whose names match `only`, each made (once) through `made`. */
+export function measureSpecs(specs: RowSpec[], only: RegExp | null, build: string, made: (spec: RowSpec) => Timed): BenchRow[] {
+  return specs.filter((s) => !only || only.test(s.name)).map((s) => measureTimed(s.name, build, made(s)));
+}
+
 /**
  * Times fn repeatedly. flops is the work of one call: a number (0 when not
  * counted), or a cumulative counter (a kernel instance's flopsF32, the FLOPs

@@ -15,6 +15,13 @@ Output: one JSON object per line on stdout ("env", "check", "row", "done"); prog
 warnings on stderr. Exit status 3 when torch cannot be imported.
 
     python3 bench/pytorch_baseline.py [--quick] [--only REGEX] [--threads 1,2] [--check FILE ...]
+    python3 bench/pytorch_baseline.py --serve [--quick] [--check FILE ...]
+
+--serve times on request, so that bench/compare.ts can interleave PyTorch's timings with ours
+(rounds of ours, PyTorch 1 thread, PyTorch 2 threads, row by row) and both sides see the same
+drift of the VM: after the "env" and "check" lines it prints {"type": "ready"} and then reads
+one JSON request per line on stdin, {"name": ROW, "threads": N}, answering each with a "row"
+line (or {"type": "error", ...} for an unknown row). It ends at end of input.
 
 --check FILE reads a safetensors file written by bench/compare.ts (our initial parameters,
 an input batch, the noise, our loss and gradients) and reports the PyTorch loss and
@@ -457,6 +464,8 @@ def main():
     ap.add_argument("--check", action="append", default=[], metavar="FILE",
                     help="same-model check against a safetensors file from bench/compare.ts (repeatable)")
     ap.add_argument("--no-timing", action="store_true", help="only the environment and the checks")
+    ap.add_argument("--serve", action="store_true",
+                    help="time rows on request: one JSON request per line on stdin (see the module docstring)")
     args = ap.parse_args()
 
     try:
@@ -485,20 +494,47 @@ def main():
     if args.no_timing:
         emit({"type": "done"})
         return 0
+    cases = {name: (make, opts) for name, make, opts in benchmarks(torch, args.quick)}
+    steps = {}
+
+    def timed_row(name, t):
+        """Times row `name` at t threads; its model is built on the first request and kept."""
+        make, opts = cases[name]
+        if name not in steps:
+            steps[name] = make()
+        torch.set_num_threads(t)
+        openblas.set_threads(t)
+        row = measure(steps[name], **opts)
+        row.update({"type": "row", "name": name, "threads": t, "unit": "ms",
+                    "torchThreads": torch.get_num_threads(), "blasThreads": openblas.threads()})
+        log(f"{name} at {t} thread{'s' if t > 1 else ''}: {row['median']:.2f} ms (n = {row['n']})")
+        return row
+
+    if args.serve:
+        emit({"type": "ready"})
+        for line in sys.stdin:
+            if not line.strip():
+                continue
+            try:
+                request = json.loads(line)
+                name, t = request["name"], int(request["threads"])
+            except (ValueError, KeyError, TypeError) as e:
+                emit({"type": "error", "error": "bad-request", "message": f"{line.strip()[:200]}: {e}"})
+                continue
+            if name not in cases or t < 1:
+                emit({"type": "error", "error": "unknown-row", "message": f"no PyTorch row {name!r} at {t} threads"})
+                continue
+            emit(timed_row(name, t))
+        emit({"type": "done"})
+        return 0
+
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
     only = re.compile(args.only) if args.only else None
-    for name, make, opts in benchmarks(torch, args.quick):
+    for name in cases:
         if only and not only.search(name):
             continue
-        step = make()
         for t in threads:
-            torch.set_num_threads(t)
-            openblas.set_threads(t)
-            row = measure(step, **opts)
-            row.update({"type": "row", "name": name, "threads": t, "unit": "ms",
-                        "torchThreads": torch.get_num_threads(), "blasThreads": openblas.threads()})
-            emit(row)
-            log(f"{name} at {t} thread{'s' if t > 1 else ''}: {row['median']:.2f} ms (n = {row['n']})")
+            emit(timed_row(name, t))
     emit({"type": "done"})
     return 0
 

@@ -13,11 +13,11 @@ import path from "node:path";
 import { instantiate, relaxedUsable } from "../src/engine/wasm.js";
 import { engine, setThreads } from "../src/engine/engine.js";
 import { projectRoot } from "../src/paths.js";
-import { type BenchRow, formatTable } from "./harness.js";
+import { type BenchRow, engineLabel, formatTable, measureSpecs, measureTimed, specCache } from "./harness.js";
 import { kernelBenchmarks } from "./kernels.js";
-import { modelBenchmarks } from "./model.js";
-import { trainBenchmarks } from "./train.js";
-import { type Comparison, comparePytorch, formatComparison, performanceDoc } from "./compare.js";
+import { modelRowSpecs } from "./model.js";
+import { trainRowSpecs } from "./train.js";
+import { type Comparison, DEFAULT_ROUNDS, comparePytorch, formatComparison, performanceDoc } from "./compare.js";
 
 const USAGE = `usage: npm run bench -- [--json FILE] [--quick] [--only REGEX] [--compare pytorch] [--write-docs]
 
@@ -27,7 +27,9 @@ const USAGE = `usage: npm run bench -- [--json FILE] [--quick] [--only REGEX] [-
   --compare pytorch        time the same steps in PyTorch in this run (bench/pytorch_baseline.py,
                            at 1 and 2 threads) and rewrite docs/performance.md from the run
   --python PATH            the Python to use for --compare (default: LIPVAE_PYTHON, python3, /usr/bin/python3)
-  --compare-timeout SEC    give up on the PyTorch process after SEC seconds (default 1800, 900 with --quick)
+  --rounds N               interleaved rounds of the comparison (default ${DEFAULT_ROUNDS}, 1 with --quick): each
+                           times every compared row on our side, then PyTorch's at 1 and 2 threads
+  --compare-timeout SEC    give up on the PyTorch process after SEC seconds (default 3600, 900 with --quick)
   --write-docs             rewrite docs/performance.md from this run even without PyTorch
   --threads N              kernel threads for the engine rows (default: every core); kernel rows
                            labelled <build>×N run on the engine, the others on one core`;
@@ -48,6 +50,7 @@ async function main(): Promise<number> {
       compare: { type: "string" },
       python: { type: "string" },
       "compare-timeout": { type: "string" },
+      rounds: { type: "string" },
       "write-docs": { type: "boolean", default: false },
       threads: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
@@ -62,9 +65,14 @@ async function main(): Promise<number> {
     return 2;
   }
   const compare = values.compare === "pytorch";
-  const timeoutSec = values["compare-timeout"] !== undefined ? Number(values["compare-timeout"]) : values.quick ? 900 : 1800;
+  const timeoutSec = values["compare-timeout"] !== undefined ? Number(values["compare-timeout"]) : values.quick ? 900 : 3600;
   if (!(timeoutSec > 0)) {
     console.error(`--compare-timeout: expected a positive number of seconds (got ${values["compare-timeout"]})`);
+    return 2;
+  }
+  const rounds = values.rounds !== undefined ? Number(values.rounds) : values.quick ? 1 : DEFAULT_ROUNDS;
+  if (!Number.isInteger(rounds) || rounds < 1) {
+    console.error(`--rounds: expected a whole number ≥ 1 (got ${values.rounds})`);
     return 2;
   }
   if (values.threads !== undefined) {
@@ -91,17 +99,25 @@ async function main(): Promise<number> {
     const corePeak = rows.find((r) => r.name === "simd.peak" && r.build === e.build)?.gflops ?? NaN;
     rows.push(...kernelBenchmarks({ ...e, memory: e.arena.memory }, values.quick, only, { arena: e.arena, threads: e.activeThreads(), corePeak }));
   }
+  // Model rows are made once and kept: the comparison times them again between PyTorch's.
+  const label = engineLabel(e), made = specCache();
+  const trainSpecs = trainRowSpecs(values.quick), modelSpecs = modelRowSpecs(values.quick);
   process.stderr.write("training steps...\n");
-  rows.push(...trainBenchmarks(values.quick, only));
+  rows.push(...measureSpecs(trainSpecs, only, label, made));
   process.stderr.write("inference, attacks and margins...\n");
-  rows.push(...(await modelBenchmarks(values.quick, only)));
+  rows.push(...measureSpecs(modelSpecs, only, label, made));
 
   const cpu = os.cpus()[0]?.model ?? "cpu", cores = os.cpus().length;
   let comparison: Comparison | null = null;
   if (compare || values["write-docs"]) {
     comparison = await comparePytorch(rows, engine().build, compare
-      ? { quick: values.quick, only, checkFiles: [], timeoutMs: timeoutSec * 1000, python: values.python }
-      : null);
+      ? { quick: values.quick, only, timeoutMs: timeoutSec * 1000, python: values.python, rounds }
+      : null, (name) => {
+      const spec = [...trainSpecs, ...modelSpecs].find((s) => s.name === name);
+      if (!spec) throw new Error(`no bench row named ${name}`);
+      const row = measureTimed(name, label, made(spec));
+      return { median: row.median, flopsPerCall: row.flopsPerCall ?? 0 };
+    });
   }
 
   console.log(`lipvae bench: node ${process.version}, ${cpu} x${cores}, builds: ${builds.join(", ")}`);

@@ -8,7 +8,7 @@ import { Adam } from "../src/engine/optim.js";
 import { stream } from "../src/engine/random.js";
 import { PAPER_DEFAULTS, type ModelConfig } from "../src/model/config.js";
 import { VAE, normalNoise } from "../src/model/vae.js";
-import { type BenchRow, engineLabel, measure } from "./harness.js";
+import { type BenchRow, type RowSpec } from "./harness.js";
 import { bjorckAutogradFlops } from "./kernels.js";
 
 /** Network FLOPs of one step at batch B on autograd accounting: forward 2*B*params, backward twice that. */
@@ -17,9 +17,8 @@ export function networkFlops(batch: number): number {
   return 3 * 2 * batch * macs;
 }
 
-export function trainBenchmarks(quick: boolean, only: RegExp | null): BenchRow[] {
-  const rows: BenchRow[] = [];
-  const build = engineLabel(engine());
+/** The training-step rows; each builds its model and optimiser when first timed. */
+export function trainRowSpecs(quick: boolean): RowSpec[] {
   const spectral: ModelConfig = { ...PAPER_DEFAULTS, bjorck: { ...PAPER_DEFAULTS.bjorck, method: "spectral" } };
   const cases: { name: string; config: ModelConfig; iters: number; runs: number }[] = [
     { name: "train.step.b128.k3", config: PAPER_DEFAULTS, iters: 3, runs: quick ? 2 : 10 },
@@ -31,28 +30,31 @@ export function trainBenchmarks(quick: boolean, only: RegExp | null): BenchRow[]
     { name: "train.step.b128.k15.spectral", config: spectral, iters: 15, runs: quick ? 1 : 5 },
     { name: "train.step.b128.k50.spectral", config: spectral, iters: 50, runs: quick ? 1 : 5 },
   ];
-  const rand = stream(0, "bench");
-  const x = tensor(Float32Array.from({ length: 128 * 784 }, () => rand.uniform()), [128, 784]);
-  for (const c of cases) {
-    if (only && !only.test(c.name)) continue;
-    const vae = new VAE(c.config, 0);
-    const adam = new Adam(vae.parameters(), { lr: 1e-4 });
-    const step = () => tidy(() => {
-      const w = vae.effectiveWeights(c.iters);
-      const { loss } = vae.elbo(x, normalNoise(128, 10, rand), w);
-      adam.step(grad(loss, vae.parameters()));
-      return null;
-    });
-    const isSpectral = c.config.bjorck.method === "spectral";
-    // GFLOP/s on the FLOPs the kernels executed (assembly/flops.ts). The spectral
-    // path's main cost, the f64 eigensolver, is not a GEMM: no GFLOP/s for it.
-    const counter = isSpectral ? 0 : () => engine().kernels.flopsF32();
-    const row = measure(c.name, build, counter, step, { minRuns: c.runs, minTimeMs: 0, warmup: 1 });
-    const autograd = (c.iters > 0 ? bjorckAutogradFlops(c.iters, true) : 0) + networkFlops(128);
-    row.note = isSpectral ? "fwd+bwd+Adam; Björck as 6 f64 eigendecompositions at 512 + 3 at 10 (init: every eigenvalue coincides)"
-      : `fwd+bwd+Adam; GFLOP/s on the ${(row.flopsPerCall! / 1e9).toFixed(1)} GFLOP the kernels executed ` +
-        `(autograd accounting: ${(autograd / 1e9).toFixed(1)} GFLOP, ${(autograd / (row.median * 1e6)).toFixed(1)} GFLOP/s)`;
-    rows.push(row);
-  }
-  return rows;
+  return cases.map((c) => ({
+    name: c.name,
+    make: () => {
+      const rand = stream(0, `bench:${c.name}`);
+      const x = tensor(Float32Array.from({ length: 128 * 784 }, () => rand.uniform()), [128, 784]);
+      const vae = new VAE(c.config, 0);
+      const adam = new Adam(vae.parameters(), { lr: 1e-4 });
+      const isSpectral = c.config.bjorck.method === "spectral";
+      const autograd = (c.iters > 0 ? bjorckAutogradFlops(c.iters, true) : 0) + networkFlops(128);
+      return {
+        run: () => tidy(() => {
+          const w = vae.effectiveWeights(c.iters);
+          const { loss } = vae.elbo(x, normalNoise(128, 10, rand), w);
+          adam.step(grad(loss, vae.parameters()));
+          return null;
+        }),
+        // GFLOP/s on the FLOPs the kernels executed (assembly/flops.ts). The spectral
+        // path's main cost, the f64 eigensolver, is not a GEMM: no GFLOP/s for it.
+        flops: isSpectral ? 0 : () => engine().kernels.flopsF32(),
+        opts: { minRuns: c.runs, minTimeMs: 0, warmup: 1 },
+        note: (row: BenchRow) => isSpectral
+          ? "fwd+bwd+Adam; Björck as 6 f64 eigendecompositions at 512 + 3 at 10 (init: every eigenvalue coincides)"
+          : `fwd+bwd+Adam; GFLOP/s on the ${(row.flopsPerCall! / 1e9).toFixed(1)} GFLOP the kernels executed ` +
+            `(autograd accounting: ${(autograd / 1e9).toFixed(1)} GFLOP, ${(autograd / (row.median * 1e6)).toFixed(1)} GFLOP/s)`,
+      };
+    },
+  }));
 }
