@@ -26,29 +26,32 @@ export function cbLogLik(h: Tensor, x: Tensor): Tensor {
 /**
  * log p(x | sigmoid(clamp(h))) and, into d[0] when d is given, its derivative
  * in h — zero outside the clamp, which is flat there (as torch). Everything
- * comes from one e = exp(-|h|): sigmoid, softplus = max(h, 0) + log1p(e), and
- * |tanh(h/2)| = (1 - e)/(1 + e), with 1 - e taken as -expm1(-|h|) for small |h|.
+ * comes from one e = exp(-|h|) (through expm1 for |h| < 0.5, where 1 - e would
+ * lose digits): sigmoid, and |tanh(h/2)| = (1 - e)/(1 + e). Away from λ = ½,
+ * -softplus(h) + log C = -max(h, 0) - log(1 + e) + log(|h| (1 + e)/(1 - e))
+ * = -max(h, 0) + log(|h|/(1 - e)): one logarithm, of a number in [1, 17].
  */
 export function cbLogDensityAndGrad(hv: number, xv: number, d: Float64Array | null): number {
   const h = clampLogit(hv);
-  const e = Math.exp(-Math.abs(h));
+  const a = Math.abs(h);
+  const m = a < 0.5 ? Math.expm1(-a) : 0;
+  const e = a < 0.5 ? 1 + m : Math.exp(-a);
+  const oneMinusE = a < 0.5 ? -m : 1 - e;
   const l = h >= 0 ? 1 / (1 + e) : e / (1 + e);
-  const softplus = Math.max(h, 0) + Math.log1p(e);
-  let logC: number, dLogC: number;
+  let out: number, dLogC: number;
   if (inTaylorRegion(l)) {
     const t = (l - 0.5) ** 2;
-    logC = Math.log(2) + (4 / 3 + (104 / 45) * t) * t;
+    const logC = Math.log(2) + (4 / 3 + (104 / 45) * t) * t;
     dLogC = (4 / 3 + (208 / 45) * t) * 2 * (l - 0.5) * l * (1 - l);
+    out = xv * h - (Math.max(h, 0) + Math.log1p(e)) + logC;
   } else {
-    // 1 - e loses accuracy only for small |h|; expm1 is needed there alone.
-    const oneMinusE = Math.abs(h) < 0.5 ? -Math.expm1(-Math.abs(h)) : 1 - e;
     const absTanh = oneMinusE / (1 + e);
     const th = h >= 0 ? absTanh : -absTanh;
-    logC = Math.log(Math.abs(h) / absTanh);
     dLogC = 1 / h - (1 - th * th) / (2 * th);
+    out = xv * h - Math.max(h, 0) + Math.log(a / oneMinusE);
   }
   if (d) d[0] = hv <= -CB_LOGIT_LIMIT || hv >= CB_LOGIT_LIMIT ? 0 : xv - l + dLogC;
-  return xv * h - softplus + logC;
+  return out;
 }
 
 function clampLogit(h: number): number {
