@@ -80,8 +80,8 @@ export interface CheckResult extends CheckCase {
   gradTorchVs64?: number;
 }
 
-/** One round of one compared row: medians in ms. */
-export interface Round { ours: number; torch1: number; torch2: number }
+/** One round of one compared row: medians in ms, and simd.peak (GFLOP/s, one core) measured at the round's start. */
+export interface Round { ours: number; torch1: number; torch2: number; peak: number | null }
 
 export interface CompareRow {
   name: string;
@@ -100,7 +100,7 @@ export interface CompareRow {
   ratioMax: number | null;
   rounds: Round[];
   gflops: number | null;
-  /** Our GFLOP/s as a fraction of 2 × simd.peak (both cores' WASM f32x4 ceiling). */
+  /** Our GFLOP/s as a fraction of 2 × simd.peak (both cores' WASM f32x4 ceiling); with rounds, the median of each round's fraction against that round's peak. */
   ofPeak2: number | null;
 }
 
@@ -113,6 +113,8 @@ export interface Comparison {
   /** simd.peak (GFLOP/s, one core) of the build the model rows ran on. */
   peak: number | null;
   peakBuild: string;
+  /** simd.peak re-measured at the start of each round (the machine's speed drifts). */
+  roundPeaks: number[];
   /** Rounds run (each: every compared row on our side, then PyTorch at 1 and at 2 threads). */
   rounds: number;
   rows: CompareRow[];
@@ -313,8 +315,12 @@ function checkResults(cases: CheckCase[], torchChecks: TorchCheck[]): CheckResul
 
 export interface CompareOptions extends RunOptions { python?: string; rounds: number }
 
-/** How our side is timed again in each round: the row's median in ms and its FLOPs per call (0 if not counted). */
-export type TimeOurs = (name: string) => { median: number; flopsPerCall: number };
+/** How our side is timed again in each round: a row's median in ms and its FLOPs per call (0 if not counted), and simd.peak. */
+export interface OurSide {
+  time: (name: string) => { median: number; flopsPerCall: number };
+  /** One core's simd.peak in GFLOP/s on the build of the rows, measured now. */
+  peak: () => number;
+}
 
 export function median(values: number[]): number {
   const v = [...values].sort((a, b) => a - b), h = v.length >> 1;
@@ -326,10 +332,12 @@ export function summariseRounds(name: string, torchRow: string, rounds: Round[],
   const ours = median(rounds.map((r) => r.ours)), torch1 = median(rounds.map((r) => r.torch1)), torch2 = median(rounds.map((r) => r.torch2));
   const ratios = rounds.map((r) => r.ours / Math.min(r.torch1, r.torch2));
   const gflops = flopsPerCall > 0 ? flopsPerCall / (ours * 1e6) : null;
+  // Each round's GFLOP/s against that round's peak when it was measured, else against the run's.
+  const fractions = rounds.map((r) => (r.peak ?? peak) !== null ? flopsPerCall / (r.ours * 1e6) / (2 * (r.peak ?? peak)!) : NaN);
   return {
     name, torchRow, ours, torch1, torch2, bestThreads: torch1 <= torch2 ? 1 : 2,
     ratio: median(ratios), ratioMin: Math.min(...ratios), ratioMax: Math.max(...ratios), rounds,
-    gflops, ofPeak2: gflops !== null && peak ? gflops / (2 * peak) : null,
+    gflops, ofPeak2: gflops !== null && fractions.every(Number.isFinite) ? median(fractions) : null,
   };
 }
 
@@ -339,11 +347,11 @@ export function summariseRounds(name: string, torchRow: string, rounds: Round[],
  * side (`timeOurs`) and then PyTorch's row at 1 and at 2 threads, so both
  * sides see the same drift of the machine. Never throws for a missing or failing PyTorch.
  */
-export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: CompareOptions | null, timeOurs: TimeOurs): Promise<Comparison> {
+export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: CompareOptions | null, ourSide: OurSide): Promise<Comparison> {
   const peakRow = ours.find((r) => r.name === "simd.peak" && r.build === peakBuild);
   const base: Comparison = {
     target: "pytorch", skipped: null, python: null, torch: null, peak: peakRow?.gflops ?? null, peakBuild,
-    rounds: 0, rows: [], checks: [], pytorchRows: [],
+    roundPeaks: [], rounds: 0, rows: [], checks: [], pytorchRows: [],
   };
   const compared = COMPARED_ROWS.filter((c) => !opts?.only || opts.only.test(c.name));
   const found: { python: string } | { missing: string } = opts ? findPython(opts.python) : { missing: "not requested (add --compare pytorch)" };
@@ -366,9 +374,11 @@ export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: 
       const flops = new Map<string, number>();
       for (let r = 0; r < opts.rounds; r++) {
         const torchThisRound = new Map<string, [TorchRow, TorchRow]>();
+        const peak = ourSide.peak();
+        base.roundPeaks.push(peak);
         for (const c of compared) {
           process.stderr.write(`round ${r + 1}/${opts.rounds}: ${c.name}\n`);
-          const mine = timeOurs(c.name);
+          const mine = ourSide.time(c.name);
           flops.set(c.name, mine.flopsPerCall);
           let torch = torchThisRound.get(c.torch);
           if (!torch) {
@@ -376,7 +386,7 @@ export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: 
             torchThisRound.set(c.torch, torch);
             base.pytorchRows.push(...torch);
           }
-          rounds.get(c.name)!.push({ ours: mine.median, torch1: torch[0].median, torch2: torch[1].median });
+          rounds.get(c.name)!.push({ ours: mine.median, torch1: torch[0].median, torch2: torch[1].median, peak });
         }
         base.rounds = r + 1;
       }
@@ -407,6 +417,11 @@ export async function comparePytorch(ours: BenchRow[], peakBuild: string, opts: 
 // --------------------------------------------------------------------------- output
 
 const ms = (v: number | null) => (v === null ? "-" : v >= 100 ? v.toFixed(0) : v >= 1 ? v.toFixed(2) : v.toFixed(3));
+
+/** "; at the start of each round: a, b, c" when the rounds re-measured the peak. */
+function roundPeaks(c: Comparison): string {
+  return c.roundPeaks.length ? `; at the start of each round: ${c.roundPeaks.map((p) => p.toFixed(1)).join(", ")} GFLOP/s` : "";
+}
 
 function tableCells(c: Comparison): { header: string[]; body: string[][] } {
   const withTorch = c.skipped === null;
@@ -453,7 +468,7 @@ export function formatComparison(c: Comparison): string {
     lines.push(`PyTorch ${c.torch.torch} (Python ${c.torch.python}, ${c.python}), BLAS: ${blasSummary(c.torch)}; ${envSummary(c.torch)}`);
     for (const w of c.torch.warnings) lines.push(`WARNING: ${w}`);
   }
-  lines.push(`simd.peak (${c.peakBuild} build, one core): ${c.peak === null ? "not measured" : `${c.peak.toFixed(1)} GFLOP/s; 2x = ${(2 * c.peak).toFixed(1)}`}`);
+  lines.push(`simd.peak (${c.peakBuild} build, one core): ${c.peak === null ? "not measured" : `${c.peak.toFixed(1)} GFLOP/s; 2x = ${(2 * c.peak).toFixed(1)}`}${roundPeaks(c)}`);
   const { header, body } = tableCells(c);
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((b) => b[i].length)));
   const line = (cells: string[]) => cells.map((x, i) => (i === 0 ? x.padEnd(widths[i]) : x.padStart(widths[i]))).join("  ");
@@ -493,7 +508,7 @@ export function performanceDoc(c: Comparison, ours: BenchRow[], ctx: DocContext)
     `- Command: \`${ctx.command}\`${ctx.quick ? " (quick: few repetitions, a smoke test rather than a measurement)" : ""}`,
     `- Date: ${ctx.date.toISOString().replace(/\.\d+Z$/, "Z")}`,
     `- Node ${ctx.node}; CPU: ${ctx.cpu} x${ctx.cores}; WASM build of the model rows: ${c.peakBuild}`,
-    `- simd.peak (same run, one core): ${c.peak === null ? "not measured" : `${c.peak.toFixed(1)} GFLOP/s, so 2x simd.peak = ${(2 * c.peak).toFixed(1)} GFLOP/s`}`,
+    `- simd.peak (same run, one core): ${c.peak === null ? "not measured" : `${c.peak.toFixed(1)} GFLOP/s, so 2x simd.peak = ${(2 * c.peak).toFixed(1)} GFLOP/s`}${roundPeaks(c)}`,
   ];
   if (t) {
     out.push(
@@ -513,7 +528,9 @@ export function performanceDoc(c: Comparison, ours: BenchRow[], ctx: DocContext)
     "faster; (1T)/(2T) names the faster setting), and the smallest and largest of those per-round",
     "ratios; our GFLOP/s on the",
     "FLOPs our GEMM kernels executed, counted by the kernels (`assembly/flops.ts`; elementwise work",
-    "not counted), and that as a fraction of 2 x simd.peak, the WASM f32x4 ceiling of both cores.",
+    "not counted), and that as a fraction of 2 x simd.peak, the WASM f32x4 ceiling of both cores",
+    "(the median over the rounds of each round's fraction, against simd.peak re-measured at the",
+    "start of that round).",
     "The notes of the full run below also give autograd's accounting (what PyTorch's products",
     "add up to), which counts the Gram twice and a fourth backward product. On these VMs PyTorch's",
     "2-thread runs can be slower than 1 thread, which is why the faster setting is taken per row.",

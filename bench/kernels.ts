@@ -27,6 +27,21 @@ export function bjorckAutogradFlops(iters: number, withBackward: boolean): numbe
   return iters * fwd * (withBackward ? 3 : 1);
 }
 
+/** The `simd.peak` row: one core's f32x4 multiply-add throughput on this build (12 independent chains). */
+export function measurePeak(k: Pick<WasmInstance["kernels"], "peakMulAdd">, arena: Arena, build: string, quick: boolean): BenchRow {
+  const p = arena.alloc(256);
+  const v = arena.f32(p, 56);
+  v.fill(0);
+  v.fill(1.0000001, 0, 4);
+  v.fill(1e-7, 4, 8);
+  const iters = quick ? 2_000_000 : 10_000_000;
+  const row = measure("simd.peak", build, iters * 12 * 8, () => k.peakMulAdd(iters, p),
+    quick ? { minRuns: 3, minTimeMs: 50, warmup: 1 } : { minRuns: 7, minTimeMs: 400 });
+  arena.free(p, 256);
+  row.note = "12 chains of f32x4 " + (build.startsWith("relaxed") ? "FMA" : "mul+add");
+  return row;
+}
+
 /**
  * Kernel rows on one build. With `threaded`, the rows run on the engine's own
  * instance (its arena, its worker threads), are labelled "<build>×<threads>",
@@ -55,14 +70,7 @@ export function kernelBenchmarks(inst: Pick<WasmInstance, "kernels" | "build" | 
   // --- peak: 12 independent multiply-add chains
   let peak = NaN;
   if (want("simd.peak")) {
-    const p = arena.alloc(256);
-    const v = arena.f32(p, 56);
-    v.fill(0);
-    v.fill(1.0000001, 0, 4);
-    v.fill(1e-7, 4, 8);
-    const iters = quick ? 2_000_000 : 10_000_000;
-    const row = measure("simd.peak", build, iters * 12 * 8, () => k.peakMulAdd(iters, p), { ...opts, minRuns: quick ? 3 : 7 });
-    row.note = "12 chains of f32x4 " + (build === "relaxed" ? "FMA" : "mul+add");
+    const row = measurePeak(k, arena, build, quick);
     peak = row.gflops!;
     rows.push(row);
   }

@@ -14,7 +14,7 @@ import { instantiate, relaxedUsable } from "../src/engine/wasm.js";
 import { engine, setThreads } from "../src/engine/engine.js";
 import { projectRoot } from "../src/paths.js";
 import { type BenchRow, engineLabel, formatTable, measureSpecs, measureTimed, specCache } from "./harness.js";
-import { kernelBenchmarks } from "./kernels.js";
+import { kernelBenchmarks, measurePeak } from "./kernels.js";
 import { modelRowSpecs } from "./model.js";
 import { trainRowSpecs } from "./train.js";
 import { type Comparison, DEFAULT_ROUNDS, comparePytorch, formatComparison, performanceDoc } from "./compare.js";
@@ -112,11 +112,14 @@ async function main(): Promise<number> {
   if (compare || values["write-docs"]) {
     comparison = await comparePytorch(rows, engine().build, compare
       ? { quick: values.quick, only, timeoutMs: timeoutSec * 1000, python: values.python, rounds }
-      : null, (name) => {
-      const spec = [...trainSpecs, ...modelSpecs].find((s) => s.name === name);
-      if (!spec) throw new Error(`no bench row named ${name}`);
-      const row = measureTimed(name, label, made(spec));
-      return { median: row.median, flopsPerCall: row.flopsPerCall ?? 0 };
+      : null, {
+      time: (name) => {
+        const spec = [...trainSpecs, ...modelSpecs].find((s) => s.name === name);
+        if (!spec) throw new Error(`no bench row named ${name}`);
+        const row = measureTimed(name, label, made(spec));
+        return { median: row.median, flopsPerCall: row.flopsPerCall ?? 0 };
+      },
+      peak: () => measurePeak(e.kernels, e.arena, e.build, values.quick).gflops!,
     });
   }
 

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { TorchServer, summariseRounds } from "../bench/compare.js";
-import { removeOnExit } from "./helpers.js";
+import { assertClose, removeOnExit } from "./helpers.js";
 
 const dir = mkdtempSync(path.join(os.tmpdir(), "lipvae-compare-test-"));
 removeOnExit(dir);
@@ -82,9 +82,9 @@ test("TorchServer: an unknown row, a crash, a failed start and a hang are errors
 
 test("summariseRounds: medians per column, ratio = median of per-round ratios against that round's faster PyTorch", () => {
   const rounds = [
-    { ours: 100, torch1: 200, torch2: 80 },  // ratio 1.25 (2T faster)
-    { ours: 90, torch1: 100, torch2: 120 },  // ratio 0.9 (1T faster this round)
-    { ours: 300, torch1: 150, torch2: 100 }, // ratio 3 (a slow round on our side)
+    { ours: 100, torch1: 200, torch2: 80, peak: 50 },  // ratio 1.25 (2T faster); 20 GFLOP/s = 20 % of 2 x 50
+    { ours: 90, torch1: 100, torch2: 120, peak: 100 }, // ratio 0.9 (1T faster this round); 22.2 GFLOP/s = 11 %
+    { ours: 300, torch1: 150, torch2: 100, peak: 25 }, // ratio 3 (a slow round on our side); 6.7 GFLOP/s = 13 %
   ];
   const row = summariseRounds("x", "x", rounds, 2e9, 50);
   assert.is(row.ours, 100);
@@ -95,8 +95,10 @@ test("summariseRounds: medians per column, ratio = median of per-round ratios ag
   assert.is(row.ratioMin, 0.9);
   assert.is(row.ratioMax, 3);
   assert.is(row.gflops, 20);                 // 2e9 FLOPs in 100 ms
-  assert.is(row.ofPeak2, 0.2);               // of 2 x 50 GFLOP/s
+  assertClose([row.ofPeak2!], [2e9 / (300e6 * 50)], 1e-15);   // median of 20 %, 11 %, 13 %: each round against its own peak
   assert.is(summariseRounds("x", "x", rounds, 0, 50).gflops, null);
+  const unmeasured = summariseRounds("x", "x", rounds.map((r) => ({ ...r, peak: null })), 2e9, 50);
+  assert.is(unmeasured.ofPeak2, 0.2);          // the run's peak for every round: 20 GFLOP/s of 2 x 50
 });
 
 test.run();
