@@ -27,6 +27,9 @@ import { mirrorLower } from "./triangle";
 @inline const MC: i32 = 128;
 // @ts-ignore: decorator
 @inline const NC: i32 = 2048;
+// Up to this many rows of C, op(B) stored k x n is read in place (gemmDriver).
+// @ts-ignore: decorator
+@inline const DIRECT_B_MAX_ROWS: i32 = 32;
 
 // Workspace layout: [packed A: MC*KC][packed B: KC*NC][edge tile: MR*NR]
 // @ts-ignore: decorator
@@ -218,6 +221,44 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i
   v128.store(r, f32x4.add(v128.load(r), c30)); v128.store(r, f32x4.add(v128.load(r, 16), c31), 16);
 }
 
+/**
+ * kernel4x8 with op(B) read in place: 8 consecutive floats per depth step,
+ * `bStride` bytes apart (a row of B stored k x n). The same multiply-adds in
+ * the same order as on packed B, so the same bits.
+ */
+// @ts-ignore: decorator
+@inline function kernel4x8Strided(kc: i32, ap: usize, bp: usize, bStride: usize, c: usize, ldc: i32): void {
+  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
+  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
+  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
+  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  const end = <usize>kc << 4;
+  let bq = bp;
+  for (let q: usize = 0; q < end; q += 16) {
+    const aq = ap + q;
+    const b0 = v128.load(bq);
+    const b1 = v128.load(bq, 16);
+    bq += bStride;
+    let a = v128.load32_splat(aq);
+    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
+    a = v128.load32_splat(aq, 4);
+    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
+    a = v128.load32_splat(aq, 8);
+    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
+    a = v128.load32_splat(aq, 12);
+    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
+  }
+  const ld = <usize>ldc * F32;
+  let r = c;
+  v128.store(r, f32x4.add(v128.load(r), c00)); v128.store(r, f32x4.add(v128.load(r, 16), c01), 16);
+  r += ld;
+  v128.store(r, f32x4.add(v128.load(r), c10)); v128.store(r, f32x4.add(v128.load(r, 16), c11), 16);
+  r += ld;
+  v128.store(r, f32x4.add(v128.load(r), c20)); v128.store(r, f32x4.add(v128.load(r, 16), c21), 16);
+  r += ld;
+  v128.store(r, f32x4.add(v128.load(r), c30)); v128.store(r, f32x4.add(v128.load(r, 16), c31), 16);
+}
+
 /** Scale C (m x n, ldc) by beta; beta = 0 writes zeros (so NaNs in C do not leak). */
 function scaleC(m: i32, n: i32, beta: f32, c: usize, ldc: i32): void {
   if (beta == 1) return;
@@ -257,21 +298,30 @@ export function gemmDriver(
   const edge = packedB + <usize>PACK_B_FLOATS * F32;
   const ld = <usize>ldc * F32;
 
+  // Few rows: B stored k x n is read in place rather than packed. Packing costs
+  // a pass over the k x n block for only m/MR micro-tiles to reuse it (the
+  // attack's 25-row products spent an eighth of their time packing).
+  const directB = transB == 0 && lower == 0 && m <= DIRECT_B_MAX_ROWS;
+  const bStride = <usize>ldb * F32;
   for (let jc = 0; jc < n; jc += NC) {
     const nc = min(NC, n - jc);
     for (let pc = 0; pc < k; pc += KC) {
       const kc = min(KC, k - pc);
       // In SYRK mode, rows above jc never meet this column block. rowOff is
       // the global index of local row 0 (a thread's share starts below row 0).
-      packB(transB, b, ldb, pc, kc, jc, nc, packedB);
+      if (!directB) packB(transB, b, ldb, pc, kc, jc, nc, packedB);
       const icStart = lower ? max(0, ((jc - rowOff) / MR) * MR) : 0;
       for (let ic = icStart; ic < m; ic += MC) {
         const mc = min(MC, m - ic);
         packA(transA, a, lda, ic, mc, pc, kc, alpha, packedA);
         for (let jr = 0; jr < nc; jr += NR) {
           const cols = min(NR, nc - jr);
-          const bp = packedB + <usize>(jr * kc) * F32;
           const j = jc + jr;
+          // Read in place only whole 8-column panels (a partial one would read past the row's end).
+          const inPlace = directB && cols == NR;
+          let bp = packedB + <usize>(jr * kc) * F32;
+          if (inPlace) bp = b + (<usize>pc * <usize>ldb + <usize>j) * F32;
+          else if (directB) packB(transB, b, ldb, pc, kc, j, cols, bp); // m <= 32 < MC: one row block
           for (let ir = 0; ir < mc; ir += MR) {
             const i = ic + ir;
             // SYRK: skip tiles whose last row lies above their first column.
@@ -280,11 +330,13 @@ export function gemmDriver(
             const ap = packedA + <usize>(ir * kc) * F32;
             const cTile = c + <usize>i * ld + <usize>j * F32;
             if (rows == MR && cols == NR) {
-              kernel4x8(kc, ap, bp, cTile, ldc);
+              if (inPlace) kernel4x8Strided(kc, ap, bp, bStride, cTile, ldc);
+              else kernel4x8(kc, ap, bp, cTile, ldc);
             } else {
               // Edge tile: accumulate into a zeroed scratch tile, then add the valid part.
               for (let t = 0; t < MR * NR; t += 4) v128.store(edge + <usize>t * F32, f32x4.splat(0));
-              kernel4x8(kc, ap, bp, edge, NR);
+              if (inPlace) kernel4x8Strided(kc, ap, bp, bStride, edge, NR);
+              else kernel4x8(kc, ap, bp, edge, NR);
               for (let r = 0; r < rows; r++) {
                 for (let q = 0; q < cols; q++) {
                   const dst = cTile + <usize>r * ld + <usize>q * F32;

@@ -69,6 +69,28 @@ test("gemm crosses its cache-blocking boundaries (MC=128, KC=256) correctly", ()
   checkGemm(0, 1, 1, 2100, 3, 0, 0, 0, 0, 1, 0, 2); // wider than one NC=2048 block
 });
 
+test("gemm with few rows reads B in place and gives the bits of the packed path", () => {
+  // Up to 32 rows of C, op(B) stored k x n is read where it lies; above, it is packed.
+  // The multiply-adds are the same, so the first rows of a 40-row product must equal
+  // the product of those rows alone, bit for bit (k across the KC = 256 boundary,
+  // a partial last 8-column panel, a padded ldb).
+  for (const [ta, m, n, kk] of [[0, 25, 99, 517], [1, 25, 64, 300], [0, 32, 8, 5], [0, 1, 17, 40], [1, 7, 203, 260]]) {
+    const rows = 40, ldb = n + 3, rand = rng(100 + m + n);
+    const a = f32(uniform(rand, rows * kk)), b = f32(uniform(rand, kk * ldb));
+    const lda = ta ? rows : kk;
+    const pa = put(a, 0), pb = put(b, 1), work = e.workspace(k.gemmWorkspaceBytes());
+    const all = e.arena.alloc(rows * n * 4), few = e.arena.alloc(m * n * 4);
+    k.gemm(ta, 0, rows, n, kk, 0.5, pa, lda, pb, ldb, 0, all, n, work);
+    // The first m rows of op(A): row-major A starts there; transposed A is the same matrix with a narrower view.
+    k.gemm(ta, 0, m, n, kk, 0.5, pa, lda, pb, ldb, 0, few, n, work);
+    assert.equal(Array.from(e.arena.f32(few, m * n)), Array.from(e.arena.f32(all, m * n)), `ta=${ta} ${m}x${n}x${kk}`);
+    // And the product is right.
+    const expected = new Float64Array(m * n);
+    refGemm(ta, 0, m, n, kk, 0.5, a, lda, b, ldb, 0, expected, n);
+    assertClose(get(few, m * n), expected, 1e-5 * (1 + kk), 1e-5, `ta=${ta} ${m}x${n}x${kk} against the oracle`);
+  }
+});
+
 test("gemm with beta = 0 overwrites NaN in C", () => {
   const a = put([1, 2]), b = put([3, 4]), c = put([NaN]);
   k.gemm(0, 0, 1, 1, 2, 1, a, 2, b, 1, 0, c, 1, e.workspace(k.gemmWorkspaceBytes()));
