@@ -79,7 +79,17 @@ export function columnSums(m: i32, n: i32, x: usize, out: usize): void {
 
 /** y = 1 / (1 + exp(-x)), computed without overflow for either sign. */
 export function sigmoid(n: i32, x: usize, y: usize): void {
-  for (let i = 0; i < n; i++) {
+  const one = f32x4.splat(1), zero = f32x4.splat(0);
+  let i = 0;
+  for (; i + 4 <= n; i += 4) {
+    const o = <usize>i * F32;
+    const v = v128.load(x + o);
+    // e = exp(-|v|) in (0, 1]; sigmoid(v) = 1/(1 + e) for v >= 0, e/(1 + e) below.
+    const e = expNonPositive(f32x4.neg(f32x4.abs(v)));
+    const onePlusE = f32x4.add(one, e);
+    v128.store(y + o, f32x4.div(v128.bitselect(one, e, f32x4.ge(v, zero)), onePlusE));
+  }
+  for (; i < n; i++) {
     const v = load<f32>(x + <usize>i * F32);
     let s: f32;
     if (v >= 0) {
@@ -90,6 +100,28 @@ export function sigmoid(n: i32, x: usize, y: usize): void {
     }
     store<f32>(y + <usize>i * F32, s);
   }
+}
+
+/**
+ * exp(t) lane-wise for t <= 0 (NaN stays NaN): t = k ln 2 + r, |r| <= ln(2)/2,
+ * exp(r) by its Taylor series to degree 7 (truncation below 5e-9, an f32 ulp
+ * is 6e-8), times 2^k built in the exponent field. Below -87.3 (where 2^k
+ * would leave the normal range) the result is 0; exp is below 1.2e-38 there.
+ */
+// @ts-ignore: decorator
+@inline function expNonPositive(t: v128): v128 {
+  const k = f32x4.nearest(f32x4.mul(t, f32x4.splat(1.44269504)));
+  // ln 2 in two parts (Cephes): k * 0.693359375 is exact for |k| < 2^15.
+  const r = f32x4.add(f32x4.sub(t, f32x4.mul(k, f32x4.splat(0.693359375))), f32x4.mul(k, f32x4.splat(2.12194440e-4)));
+  let q = f32x4.splat(1.0 / 5040.0);
+  q = f32x4.add(f32x4.mul(q, r), f32x4.splat(1.0 / 720.0));
+  q = f32x4.add(f32x4.mul(q, r), f32x4.splat(1.0 / 120.0));
+  q = f32x4.add(f32x4.mul(q, r), f32x4.splat(1.0 / 24.0));
+  q = f32x4.add(f32x4.mul(q, r), f32x4.splat(1.0 / 6.0));
+  q = f32x4.add(f32x4.mul(q, r), f32x4.splat(0.5));
+  const expR = f32x4.add(f32x4.add(f32x4.splat(1), r), f32x4.mul(f32x4.mul(r, r), q));
+  const twoK = i32x4.shl(i32x4.add(i32x4.trunc_sat_f32x4_s(k), i32x4.splat(127)), 23);
+  return v128.andnot(f32x4.mul(expR, twoK), f32x4.lt(t, f32x4.splat(-87.3)));
 }
 
 /** y = log(1 + exp(x)), stable for large |x|. */
