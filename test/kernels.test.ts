@@ -91,6 +91,29 @@ test("gemm with few rows reads B in place and gives the bits of the packed path"
   }
 });
 
+test("gemm with few rows and B stored n x k sums each element alike, in a tile or alone", () => {
+  // The dot-product path (m <= 32, transB = 1): each row of a 25-row product, and each
+  // column, computed alone gives the same bits; the product matches the oracle.
+  for (const [ta, m, n, kk] of [[0, 25, 37, 517], [1, 25, 10, 303], [0, 32, 9, 4], [1, 7, 3, 1], [0, 30, 64, 784]]) {
+    const rand = rng(300 + m + n + kk), lda = ta ? m : kk;
+    const a = f32(uniform(rand, m * kk)), b = f32(uniform(rand, n * kk));
+    const pa = put(a, 1), pb = put(b, 2), work = e.workspace(k.gemmWorkspaceBytes());
+    const all = e.arena.alloc(m * n * 4), one = e.arena.alloc(4);
+    k.gemm(ta, 1, m, n, kk, -0.5, pa, lda, pb, kk, 0, all, n, work);
+    const whole = Array.from(e.arena.f32(all, m * n));
+    for (const i of [0, 3, m - 1]) {
+      for (const j of [0, 1, n - 1]) {
+        // Row i of op(A) alone: for a transposed A, column i of the stored k x m matrix.
+        k.gemm(ta, 1, 1, 1, kk, -0.5, pa + i * (ta ? 1 : kk) * 4, lda, pb + j * kk * 4, kk, 0, one, 1, work);
+        assert.is(e.arena.f32(one, 1)[0], whole[i * n + j], `ta=${ta} ${m}x${n}x${kk} element (${i}, ${j})`);
+      }
+    }
+    const expected = new Float64Array(m * n);
+    refGemm(ta, 1, m, n, kk, -0.5, a, lda, b, kk, 0, expected, n);
+    assertClose(Float64Array.from(whole), expected, 1e-5 * (1 + kk), 1e-5, `ta=${ta} ${m}x${n}x${kk} against the oracle`);
+  }
+});
+
 test("sigmoid on f32x4 lanes: within 3 f32 ulps of the f64 sigmoid, exact at the special values", () => {
   // Lanes of 4 take the vector exp; the last n mod 4 the scalar one: both are checked.
   const special = [NaN, Infinity, -Infinity, 0, -0, -87.2, -87.3, -87.4, -88, -103, -104, 87.4, 1e-30, -1e-30, 20, -20, 0.5];
