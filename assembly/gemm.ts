@@ -259,88 +259,6 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i
   v128.store(r, f32x4.add(v128.load(r), c30)); v128.store(r, f32x4.add(v128.load(r, 16), c31), 16);
 }
 
-/** (x0 + x1) + (x2 + x3): one fixed order, so every element of the dot path sums alike. */
-// @ts-ignore: decorator
-@inline function lanesSum(v: v128): f32 {
-  return (f32x4.extract_lane(v, 0) + f32x4.extract_lane(v, 1)) + (f32x4.extract_lane(v, 2) + f32x4.extract_lane(v, 3));
-}
-
-/** sum_p x[p] y[p], p < k: four lanes over p = 0, 4, 8, ..., then the k mod 4 rest in order. */
-// @ts-ignore: decorator
-@inline function dotOne(k: i32, x: usize, y: usize): f32 {
-  let acc = f32x4.splat(0);
-  const end = <usize>(k & ~3) * F32;
-  for (let o: usize = 0; o < end; o += 16) acc = madd(v128.load(x + o), v128.load(y + o), acc);
-  let s = lanesSum(acc);
-  for (let p = k & ~3; p < k; p++) s += load<f32>(x + <usize>p * F32) * load<f32>(y + <usize>p * F32);
-  return s;
-}
-
-/**
- * C += A B^T for few rows, A (m x k, rows `lda` floats apart, alpha folded in) and
- * B stored n x k: each C element is a dot product of two contiguous rows, so B is
- * read in place instead of transposed into packed panels. Tiles of 4 rows of A by
- * 2 rows of B (8 accumulators); every element, in a tile or at an edge, is summed
- * in the same order (dotOne's), so the split of C between threads never shows.
- */
-function gemmDotRows(m: i32, n: i32, k: i32, a: usize, lda: i32, b: usize, ldb: i32, c: usize, ldc: i32): void {
-  const la = <usize>lda * F32, lb = <usize>ldb * F32, lc = <usize>ldc * F32;
-  const end = <usize>(k & ~3) * F32;
-  let i = 0;
-  for (; i + 4 <= m; i += 4) {
-    const a0 = a + <usize>i * la, a1 = a0 + la, a2 = a1 + la, a3 = a2 + la;
-    const crow = c + <usize>i * lc;
-    let j = 0;
-    for (; j + 2 <= n; j += 2) {
-      const b0 = b + <usize>j * lb, b1 = b0 + lb;
-      let s00 = f32x4.splat(0), s01 = f32x4.splat(0), s10 = f32x4.splat(0), s11 = f32x4.splat(0);
-      let s20 = f32x4.splat(0), s21 = f32x4.splat(0), s30 = f32x4.splat(0), s31 = f32x4.splat(0);
-      for (let o: usize = 0; o < end; o += 16) {
-        const y0 = v128.load(b0 + o), y1 = v128.load(b1 + o);
-        let x = v128.load(a0 + o);
-        s00 = madd(x, y0, s00); s01 = madd(x, y1, s01);
-        x = v128.load(a1 + o);
-        s10 = madd(x, y0, s10); s11 = madd(x, y1, s11);
-        x = v128.load(a2 + o);
-        s20 = madd(x, y0, s20); s21 = madd(x, y1, s21);
-        x = v128.load(a3 + o);
-        s30 = madd(x, y0, s30); s31 = madd(x, y1, s31);
-      }
-      const cj = crow + <usize>j * F32;
-      dotStore(k, s00, a0, b0, cj);
-      dotStore(k, s01, a0, b1, cj + F32);
-      dotStore(k, s10, a1, b0, cj + lc);
-      dotStore(k, s11, a1, b1, cj + lc + F32);
-      dotStore(k, s20, a2, b0, cj + 2 * lc);
-      dotStore(k, s21, a2, b1, cj + 2 * lc + F32);
-      dotStore(k, s30, a3, b0, cj + 3 * lc);
-      dotStore(k, s31, a3, b1, cj + 3 * lc + F32);
-    }
-    for (; j < n; j++) {
-      const bj = b + <usize>j * lb, cj = crow + <usize>j * F32;
-      for (let r = 0; r < 4; r++) {
-        const p = cj + <usize>r * lc;
-        store<f32>(p, load<f32>(p) + dotOne(k, a0 + <usize>r * la, bj));
-      }
-    }
-  }
-  for (; i < m; i++) {
-    const ai = a + <usize>i * la, crow = c + <usize>i * lc;
-    for (let j = 0; j < n; j++) {
-      const p = crow + <usize>j * F32;
-      store<f32>(p, load<f32>(p) + dotOne(k, ai, b + <usize>j * lb));
-    }
-  }
-}
-
-/** C[.] += the lanes' sum of acc then the k mod 4 remaining products, as dotOne orders them. */
-// @ts-ignore: decorator
-@inline function dotStore(k: i32, acc: v128, x: usize, y: usize, cp: usize): void {
-  let s = lanesSum(acc);
-  for (let p = k & ~3; p < k; p++) s += load<f32>(x + <usize>p * F32) * load<f32>(y + <usize>p * F32);
-  store<f32>(cp, load<f32>(cp) + s);
-}
-
 /** Scale C (m x n, ldc) by beta; beta = 0 writes zeros (so NaNs in C do not leak). */
 function scaleC(m: i32, n: i32, beta: f32, c: usize, ldc: i32): void {
   if (beta == 1) return;
@@ -375,23 +293,6 @@ export function gemmDriver(
 ): void {
   scaleC(m, n, beta, c, ldc);
   if (m <= 0 || n <= 0 || k <= 0 || alpha == 0) return;
-  // Few rows and B stored n x k (the forward's X W^T): dot products of rows, B read in place.
-  if (transB == 1 && lower == 0 && m <= DIRECT_B_MAX_ROWS && m * k <= PACK_A_FLOATS + PACK_B_FLOATS) {
-    let rows = a, ld = lda;
-    if (transA == 1 || alpha != 1) {
-      // op(A) times alpha, row-major into the workspace (m x k).
-      rows = work;
-      ld = k;
-      for (let i = 0; i < m; i++) {
-        for (let p = 0; p < k; p++) {
-          const v = transA ? load<f32>(a + (<usize>p * <usize>lda + <usize>i) * F32) : load<f32>(a + (<usize>i * <usize>lda + <usize>p) * F32);
-          store<f32>(work + (<usize>i * <usize>k + <usize>p) * F32, v * alpha);
-        }
-      }
-    }
-    gemmDotRows(m, n, k, rows, ld, b, ldb, c, ldc);
-    return;
-  }
   const packedA = work;
   const packedB = work + <usize>PACK_A_FLOATS * F32;
   const edge = packedB + <usize>PACK_B_FLOATS * F32;
