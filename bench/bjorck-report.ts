@@ -15,6 +15,7 @@
 // orthogonal initialisation where every singular value coincides.
 
 import { parseArgs } from "node:util";
+import { parsedOrExit } from "./args.js";
 import { engine } from "../src/engine/engine.js";
 import { tensor, tidy } from "../src/engine/tensor.js";
 import * as ops from "../src/engine/ops.js";
@@ -67,7 +68,8 @@ function median(xs: number[]): number {
 }
 
 function main(): void {
-  const { values } = parseArgs({ options: { quick: { type: "boolean", default: false } } });
+  const values = parsedOrExit(() => parseArgs({ options: { quick: { type: "boolean", default: false } } }).values,
+    "usage: node dist/bench/bjorck-report.js [--quick]");
   const repeats = values.quick ? 1 : 3;
   console.log(`Björck options on the paper's 9 weight shapes (WASM build: ${engine().build}, ${engine().threads} thread(s))\n`);
   console.log("| weights | K | option | ms (fwd+bwd, 9 matrices) | value vs exact | gradient vs exact | max certified sigma_max |");

@@ -8,6 +8,7 @@
 import { mkdtempSync, rmSync } from "node:fs";
 import os from "node:os";
 import { parseArgs } from "node:util";
+import { parsedOrExit } from "./args.js";
 import path from "node:path";
 import { engine } from "../src/engine/engine.js";
 import { loadDataset } from "../src/data/datasets.js";
@@ -41,9 +42,13 @@ function print(title: string, samples: Sample[]): void {
 const signed = (x: number) => `${x >= 0 ? "+" : ""}${x.toFixed(2)}`;
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { "attack-steps": { type: "string", default: "1000" } } });
+  const values = parsedOrExit(() => parseArgs({ options: { "attack-steps": { type: "string", default: "1000" } } }).values,
+    "usage: npm run bench:memory -- [--attack-steps N]");
   const attackSteps = Number(values["attack-steps"]);
-  if (!Number.isInteger(attackSteps) || attackSteps < 10) throw new Error("--attack-steps must be a whole number >= 10");
+  if (!Number.isInteger(attackSteps) || attackSteps < 10) {
+    console.error(`--attack-steps: expected a whole number ≥ 10 (got ${values["attack-steps"]})`);
+    process.exit(2);
+  }
   if (!gc) console.log("(run with node --expose-gc for heap figures after a full collection)");
   const dir = mkdtempSync(path.join(os.tmpdir(), "lipvae-bench-memory-"));
   try {

@@ -13,6 +13,7 @@ import path from "node:path";
 import { instantiate, relaxedUsable } from "../src/engine/wasm.js";
 import { engine, setThreads } from "../src/engine/engine.js";
 import { projectRoot } from "../src/paths.js";
+import { parsedOrUsage } from "./args.js";
 import { type BenchRow, engineLabel, formatTable, measureSpecs, measureTimed, specCache } from "./harness.js";
 import { kernelBenchmarks, measurePeak } from "./kernels.js";
 import { modelRowSpecs } from "./model.js";
@@ -42,7 +43,7 @@ async function workersReady(): Promise<void> {
 }
 
 async function main(): Promise<number> {
-  const { values } = parseArgs({
+  const values = parsedOrUsage(() => parseArgs({
     options: {
       json: { type: "string" },
       quick: { type: "boolean", default: false },
@@ -55,7 +56,8 @@ async function main(): Promise<number> {
       threads: { type: "string" },
       help: { type: "boolean", short: "h", default: false },
     },
-  });
+  }).values, USAGE);
+  if (values === null) return 2;
   if (values.help) {
     console.log(USAGE);
     return 0;
