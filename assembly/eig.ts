@@ -41,6 +41,7 @@
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
+import { tridiagDcWorkspaceBytes, tridiagEigenDc } from "./tridiag-dc";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -70,7 +71,18 @@ export const EIG_WORKSPACE: i32 = 3;
  */
 export function eigSymWorkspaceBytes(n: i32): i32 {
   const rotations = max(n * n / 2, 4 * n + 64);
-  return 12 * n * 8 + (rotations + 2) * 24;
+  const ql = 12 * n * 8 + (rotations + 2) * 24;
+  return n >= DC_MIN_N ? max(ql, dcBytes(n)) : ql;
+}
+
+// From this size on, stage 3 is divide and conquer (tridiag-dc.ts) when the
+// workspace holds dcBytes(n): measured faster than QL with its rotation replay.
+// @ts-ignore: decorator
+@inline const DC_MIN_N: i32 = 128;
+
+/** Workspace for eigSym with stage 3 by divide and conquer: e, then tridiag-dc.ts's. */
+function dcBytes(n: i32): i32 {
+  return n * 8 + tridiagDcWorkspaceBytes(n);
 }
 
 // @ts-ignore: decorator
@@ -542,9 +554,6 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   const left = workBytes - 12 * n * 8;
   const rotCap = left / 24 - 2;
   if (rotCap < n) return EIG_WORKSPACE;
-  const sweepCap = rotCap / 2 + 1;
-  const sweeps = logBase;
-  const rot = logBase + (<usize>sweepCap << 4);
   const ld = <usize>n << 3;
 
   // Copy (z may alias a) and refuse NaN and infinities, which would never converge.
@@ -567,8 +576,25 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   const d = w;
   tridiagonalise(n, z, d, e, tau, p0, p1);
   accumulate(n, z, tau, strip);
+  // Stage 3: divide and conquer where it is faster and the workspace allows, else QL.
+  if (n >= DC_MIN_N && workBytes >= dcBytes(n)) return tridiagEigenDc(n, d, e, z, tau);
+  return qlEigen(n, d, e, z, strip, logBase, left);
+}
 
-  // Stage 3: implicit QL (tql2), logging rotations.
+/**
+ * Stage 3 by implicit QL: the tridiagonal (d, e; e destroyed) becomes its
+ * eigenvalues, ascending in d, and the rows of z (n x n, contiguous, Q^T on
+ * entry) the eigenvectors. strip: n x 8 doubles; log: logBytes >= 24(n + 2)
+ * bytes for the rotation log (its size does not change the result).
+ * Also solves the leaves of the divide and conquer (tridiag-dc.ts) with z = I.
+ */
+export function qlEigen(n: i32, d: usize, e: usize, z: usize, strip: usize, log: usize, logBytes: i32): i32 {
+  const ld = <usize>n << 3;
+  const rotCap = logBytes / 24 - 2;
+  const sweepCap = rotCap / 2 + 1;
+  const sweeps = log;
+  const rot = log + (<usize>sweepCap << 4);
+  // Implicit QL (tql2), logging rotations.
   const eps: f64 = 2.220446049250313e-16;
   let f: f64 = 0, tst1: f64 = 0;
   let nSweeps = 0, nRot = 0;
