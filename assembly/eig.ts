@@ -41,7 +41,7 @@
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
-import { tridiagDcWorkspaceBytes, tridiagEigenDc } from "./tridiag-dc";
+import { secularShare, tridiagDcWorkspaceBytes, tridiagEigenDc } from "./tridiag-dc";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -52,6 +52,7 @@ export const JOB_EIG: i32 = 16;
 const JOB_TRIDIAG: i32 = 16;
 const JOB_ACCUMULATE: i32 = 17;
 const JOB_REPLAY: i32 = 18;
+export const JOB_SECULAR: i32 = 19; // divide and conquer's secular equations (tridiag-dc.ts)
 
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
@@ -78,7 +79,7 @@ export function eigSymWorkspaceBytes(n: i32): i32 {
 // From this size on, stage 3 is divide and conquer (tridiag-dc.ts) when the
 // workspace holds dcBytes(n): measured faster than QL with its rotation replay.
 // @ts-ignore: decorator
-@inline const DC_MIN_N: i32 = 128;
+@inline const DC_MIN_N: i32 = 96;
 
 /** Workspace for eigSym with stage 3 by divide and conquer: e, then tridiag-dc.ts's. */
 function dcBytes(n: i32): i32 {
@@ -527,6 +528,8 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
     const n = load<i32>(args), strips = n >> 3;
     replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),
       work, band(strips, tid, threads), band(strips, tid + 1, threads), tid == threads - 1);
+  } else if (kind == JOB_SECULAR) {
+    secularShare(args, tid, threads);
   }
 }
 

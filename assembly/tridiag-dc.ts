@@ -30,7 +30,8 @@
 // bit-identical, so the result does not depend on the thread count.
 
 import { gemm64, gemm64WorkspaceBytes } from "./gemm64";
-import { qlEigen, EIG_OK } from "./eig";
+import { qlEigen, EIG_OK, JOB_SECULAR } from "./eig";
+import { availableThreads, runJob5 } from "./threads";
 
 // Blocks of at most this many rows are solved by QL.
 // @ts-ignore: decorator
@@ -42,6 +43,17 @@ import { qlEigen, EIG_OK } from "./eig";
 @inline const MAX_STEPS: i32 = 400;
 
 const EPS: f64 = 2.220446049250313e-16;
+
+// Merges with fewer non-deflated eigenvalues keep their secular stage on one thread.
+// @ts-ignore: decorator
+@inline const SECULAR_SPLIT_MIN: i32 = 64;
+// The phases of a merge's secular stage (secularPhase).
+// @ts-ignore: decorator
+@inline const PHASE_ROOTS: i32 = 0;
+// @ts-ignore: decorator
+@inline const PHASE_ZHAT: i32 = 1;
+// @ts-ignore: decorator
+@inline const PHASE_VECTORS: i32 = 2;
 
 // Bytes at the start of the workspace for the Workspace record itself.
 // @ts-ignore: decorator
@@ -67,7 +79,7 @@ export function tridiagDcWorkspaceBytes(n: i32): i32 {
   const vec = roundUp16(<usize>n * 8);
   const ints = roundUp16(<usize>n * 4);
   const gemm = roundUp16(<usize>gemm64WorkspaceBytes());
-  const total: usize = 16 + HEADER + 3 * nn + gemm + 5 * vec + 6 * ints;
+  const total: usize = 16 + HEADER + 3 * nn + gemm + 6 * vec + 7 * ints;
   return <i32>total;
 }
 
@@ -131,6 +143,10 @@ export function tridiagEigenDc(n: i32, d: usize, e: usize, z: usize, work: usize
   kind: usize;   // i32 x n: 1 = nonzero in the top child's columns only, 3 = bottom only, 2 = both
   packed: usize; // i32 x n: non-deflated rows grouped by kind (1, 2, 3)
   pos: usize;    // i32 x n: position in `packed` of keep[i]
+  org: usize;    // i32 x n: the pole nearer to each root
+  tau: usize;    // each root's offset from that pole
+  k: i32;        // the merge's non-deflated count
+  rho: f64;      // and its rank-one weight
 
   carve(n: i32, work: usize): void {
     this.n = n;
@@ -152,7 +168,9 @@ export function tridiagEigenDc(n: i32, d: usize, e: usize, z: usize, work: usize
     this.drop = p; p += ints;
     this.kind = p; p += ints;
     this.packed = p; p += ints;
-    this.pos = p;
+    this.pos = p; p += ints;
+    this.org = p; p += ints;
+    this.tau = p;
   }
 }
 
@@ -298,27 +316,21 @@ function mergeSecular(ws: Workspace, d: usize, rho: f64, lo: i32, mid: i32, hi: 
   const block = ws.s + <usize>lo * ld + (<usize>lo << 3);
   const dv = at(d, lo);
   const keep = ws.keep, drop = ws.drop, kind = ws.kind, packed = ws.packed, pos = ws.pos;
-  const dlam = ws.dlam, zz = ws.zz, zhat = ws.zhat, dl = ws.dl, tmp = ws.tmp;
+  const dlam = ws.dlam, zz = ws.zz, dl = ws.dl;
   for (let i = 0; i < k; i++) {
     const r = load<i32>(ati(keep, i));
     store<f64>(at(dlam, i), load<f64>(at(dv, r)));
     store<f64>(at(zz, i), load<f64>(at(ws.zv, r)));
   }
-  // The roots: row j of dl holds delta_i = dlam_i - lambda_j; lambda_j to tmp.
-  const kd = <usize>k << 3;
-  for (let j = 0; j < k; j++) store<f64>(at(tmp, j), secularRoot(k, j, dlam, zz, rho, dl + <usize>j * kd));
-  // Loewner: zhat_i^2 = -delta_i(i) prod_{j != i} delta_j(i) / (dlam_i - dlam_j).
-  for (let i = 0; i < k; i++) store<f64>(at(zhat, i), load<f64>(dl + <usize>i * kd + (<usize>i << 3)));
-  for (let j = 0; j < k; j++) {
-    const row = dl + <usize>j * kd;
-    const dj = load<f64>(at(dlam, j));
-    for (let i = 0; i < k; i++) {
-      if (i == j) continue;
-      store<f64>(at(zhat, i), load<f64>(at(zhat, i)) * (load<f64>(at(row, i)) / (load<f64>(at(dlam, i)) - dj)));
-    }
+  ws.k = k;
+  ws.rho = rho;
+  // The roots, then Loewner's z, then the eigenvectors: each phase a band of
+  // independent entries per thread, computed by the same operations on any.
+  const threads = k >= SECULAR_SPLIT_MIN ? availableThreads() : 1;
+  for (let phase = PHASE_ROOTS; phase <= PHASE_ZHAT; phase++) {
+    if (threads > 1) runJob5(JOB_SECULAR, 0, phase, <i32>changetype<usize>(ws), 0, 0, 0);
+    else secularPhase(ws, phase, 0, k);
   }
-  for (let i = 0; i < k; i++) store<f64>(at(zhat, i), copysign<f64>(Math.sqrt(-load<f64>(at(zhat, i))), load<f64>(at(zz, i))));
-
   // Non-deflated rows grouped by kind: kind 1 and 2 meet the top columns, 2 and 3 the bottom ones.
   let n1 = 0, n2 = 0;
   for (let i = 0; i < k; i++) {
@@ -334,18 +346,8 @@ function mergeSecular(ws: Workspace, d: usize, rho: f64, lo: i32, mid: i32, hi: 
     store<i32>(ati(packed, p), r);
     store<i32>(ati(pos, i), p);
   }
-  // U^T, row j the unit eigenvector z_i / delta_i of root j, columns in packed order.
-  for (let j = 0; j < k; j++) {
-    const row = dl + <usize>j * kd;
-    let ss: f64 = 0;
-    for (let i = 0; i < k; i++) {
-      const v = load<f64>(at(zhat, i)) / load<f64>(at(row, i));
-      store<f64>(at(zz, i), v); // zz is free once zhat has its signs
-      ss += v * v;
-    }
-    const inv = 1 / Math.sqrt(ss);
-    for (let i = 0; i < k; i++) store<f64>(at(row, load<i32>(ati(pos, i))), load<f64>(at(zz, i)) * inv);
-  }
+  if (threads > 1) runJob5(JOB_SECULAR, 0, PHASE_VECTORS, <i32>changetype<usize>(ws), 0, 0, 0);
+  else secularPhase(ws, PHASE_VECTORS, 0, k);
   // Pack out of the block: top columns of kinds 1, 2; bottom columns of kinds 2, 3; deflated rows whole.
   const qTop = ws.qp;
   const nTop = n1 + n2, nBot = k - n1;
@@ -365,10 +367,60 @@ function mergeSecular(ws: Workspace, d: usize, rho: f64, lo: i32, mid: i32, hi: 
   // Rows 0..k-1: U^T times the packed eigenvectors; then the deflated rows.
   gemm64(0, k, m1, nTop, 1, dl, k, qTop, m1, 0, block, n, ws.gemm);
   gemm64(0, k, m2, nBot, 1, dl + (<usize>n1 << 3), k, qBot, m2, 0, block + (<usize>m1 << 3), n, ws.gemm);
-  for (let j = 0; j < k; j++) store<f64>(at(dv, j), load<f64>(at(tmp, j)));
+  for (let j = 0; j < k; j++) store<f64>(at(dv, j), load<f64>(at(dlam, load<i32>(ati(ws.org, j)))) + load<f64>(at(ws.tau, j)));
   for (let t = 0; t < nDrop; t++) {
     memory.copy(block + <usize>(k + t) * ld, qDrop + (<usize>(t * m) << 3), <usize>m << 3);
     store<f64>(at(dv, k + t), load<f64>(at(ws.zv, t)));
+  }
+}
+
+/** Share `tid` of `threads` of a JOB_SECULAR job (args: phase, the Workspace record). */
+export function secularShare(args: usize, tid: i32, threads: i32): void {
+  const ws = changetype<Workspace>(<usize>load<u32>(args, 4));
+  const k = ws.k;
+  secularPhase(ws, load<i32>(args), <i32>(<i64>k * tid / threads), <i32>(<i64>k * (tid + 1) / threads));
+}
+
+/**
+ * One phase of a merge's secular stage for entries j0..j1-1 of ws.k (the
+ * non-deflated eigenvalues ws.dlam ascending, their z in ws.zz, ws.rho):
+ * PHASE_ROOTS: root j as its nearer pole ws.org[j] and offset ws.tau[j];
+ * PHASE_ZHAT: Loewner's zhat_i^2 = -prod_j delta_ij / prod_{j != i} (d_i - d_j);
+ * PHASE_VECTORS: row j of U^T in ws.dl (k x k), the unit vector zhat_i / delta_ij,
+ * entry i stored at column ws.pos[i].
+ * delta_ij = d_i - lambda_j is always (d_i - d_org[j]) - tau_j: accurate
+ * however close lambda_j is to d_i, and the same wherever it is computed.
+ */
+function secularPhase(ws: Workspace, phase: i32, j0: i32, j1: i32): void {
+  const k = ws.k;
+  const dlam = ws.dlam, zz = ws.zz, zhat = ws.zhat, org = ws.org, tau = ws.tau;
+  if (phase == PHASE_ROOTS) {
+    for (let j = j0; j < j1; j++) store<f64>(at(tau, j), secularRoot(k, j, dlam, zz, ws.rho, ati(org, j)));
+  } else if (phase == PHASE_ZHAT) {
+    for (let i = j0; i < j1; i++) {
+      const di = load<f64>(at(dlam, i));
+      let w = (di - load<f64>(at(dlam, load<i32>(ati(org, i))))) - load<f64>(at(tau, i));
+      for (let j = 0; j < k; j++) {
+        if (j == i) continue;
+        const delta = (di - load<f64>(at(dlam, load<i32>(ati(org, j))))) - load<f64>(at(tau, j));
+        w *= delta / (di - load<f64>(at(dlam, j)));
+      }
+      store<f64>(at(zhat, i), copysign<f64>(Math.sqrt(-w), load<f64>(at(zz, i))));
+    }
+  } else {
+    const pos = ws.pos;
+    for (let j = j0; j < j1; j++) {
+      const row = ws.dl + <usize>j * (<usize>k << 3);
+      const dOrg = load<f64>(at(dlam, load<i32>(ati(org, j)))), tj = load<f64>(at(tau, j));
+      let ss: f64 = 0;
+      for (let i = 0; i < k; i++) {
+        const v = load<f64>(at(zhat, i)) / ((load<f64>(at(dlam, i)) - dOrg) - tj);
+        store<f64>(at(row, load<i32>(ati(pos, i))), v);
+        ss += v * v;
+      }
+      const inv = 1 / Math.sqrt(ss);
+      for (let i = 0; i < k; i++) store<f64>(at(row, i), load<f64>(at(row, i)) * inv);
+    }
   }
 }
 
@@ -385,9 +437,10 @@ function rotateRows(len: i32, x: usize, y: usize, c: f64, s: f64): void {
  * Root i of the secular equation 1/rho + sum_j z_j^2 / (d_j - lambda) = 0
  * (k >= 2 poles d ascending and distinct, every z_j != 0, rho > 0): lambda_i
  * lies in (d_i, d_{i+1}), or (d_{k-1}, d_{k-1} + rho z^T z] for the last.
- * Writes delta_j = d_j - lambda_i, j < k, and returns lambda_i.
+ * Returns lambda_i - d_origin with the origin the pole nearer to lambda_i,
+ * whose index goes to *originOut.
  */
-function secularRoot(k: i32, i: i32, d: usize, z: usize, rho: f64, delta: usize): f64 {
+function secularRoot(k: i32, i: i32, d: usize, z: usize, rho: f64, originOut: usize): f64 {
   const rhoInv = 1 / rho;
   const last = i == k - 1;
   // p, q: the poles either side of the root, modelled exactly by each step.
@@ -420,9 +473,11 @@ function secularRoot(k: i32, i: i32, d: usize, z: usize, rho: f64, delta: usize)
   let tau = guess;
   for (let iter = 0; ; iter++) {
     let psi: f64 = 0, dpsi: f64 = 0, phi: f64 = 0, dphi: f64 = 0, size: f64 = 0;
+    let ddp: f64 = 0, ddq: f64 = 0;
     for (let j = 0; j < k; j++) {
       const dj = (load<f64>(at(d, j)) - dOrigin) - tau;
-      store<f64>(at(delta, j), dj);
+      if (j == p) ddp = dj;
+      if (j == q) ddq = dj;
       const t = load<f64>(at(z, j)) / dj;
       const term = load<f64>(at(z, j)) * t;
       size += abs(term);
@@ -444,7 +499,6 @@ function secularRoot(k: i32, i: i32, d: usize, z: usize, rho: f64, delta: usize)
     if (iter < RATIONAL_STEPS) {
       // The middle way: c + s_p/(delta_p - eta) + s_q/(delta_q - eta) = 0 with
       // the pole weights matching psi' and phi'.
-      const ddp = load<f64>(at(delta, p)), ddq = load<f64>(at(delta, q));
       const c = w - ddp * dpsi - ddq * dphi;
       const a = (ddp + ddq) * w - ddp * ddq * (dpsi + dphi);
       const bb = ddp * ddq * w;
@@ -461,7 +515,8 @@ function secularRoot(k: i32, i: i32, d: usize, z: usize, rho: f64, delta: usize)
     if (!(next > lo && next < hi) || next == tau) break;
     tau = next;
   }
-  return dOrigin + tau;
+  store<i32>(originOut, origin);
+  return tau;
 }
 
 /** 1/(d_j - lambda) z_j^2 summed over j other than p and q. */
