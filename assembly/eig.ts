@@ -12,7 +12,13 @@
 //      reflectors (right-multiplying by H_k touches rows and columns > k only,
 //      and row k is no longer needed once H_k is applied), four reflectors per
 //      pass over the rows: the pass is memory-bound.
-//   3. Implicit QL with shifts on the tridiagonal matrix (tql2 of EISPACK, as
+//   3. The eigenpairs of the tridiagonal T. From n = DC_MIN_N (96), when the
+//      workspace holds dcBytes(n): divide and conquer (assembly/tridiag-dc.ts),
+//      which finds T's eigenvectors S by merges that are mostly GEMM work, then
+//      turns them into A's by one product z <- S^T Q^T (gemm64, 2n^3 flops);
+//      at n = 512 this costs well under half of QL's rotations. Below that size
+//      (and for the divide and conquer's leaves of at most 32 rows):
+//      implicit QL with shifts (tql2 of EISPACK, as
 //      in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
 //      Givens rotation combines two rows. The rotations are not applied as
 //      they are found: each QL sweep's (cos, sin) pairs are logged, and the
@@ -28,7 +34,9 @@
 // the trailing rows (one job per step, after the step's reflector is known),
 // each four-reflector accumulation pass (row bands), and each replay of the
 // rotation log (bands of 8-column strips, each thread copying strips into its
-// own workspace). QL itself and the small steps stay on the calling thread.
+// own workspace); in the divide and conquer, its GEMMs (gemm64's row bands) and
+// each merge's secular equations (bands of roots, of Loewner's z entries and
+// of eigenvectors). QL itself and the small steps stay on the calling thread.
 //
 // Output: w ascending; z (n x n, contiguous) holds the eigenvectors as ROWS:
 // row j of z is the unit eigenvector of w[j] (z = U^T).
@@ -68,7 +76,8 @@ export const EIG_WORKSPACE: i32 = 3;
 /**
  * Default workspace for eigSym at size n: 3 vectors plus a rotation log of
  * about n^2/2 rotations (one QL pass needs about 0.75 n^2; a fuller log
- * only means fewer replays).
+ * only means fewer replays), or from n = DC_MIN_N what the divide and conquer
+ * needs (about 3n^2 doubles and gemm64's buffers) if that is more.
  */
 export function eigSymWorkspaceBytes(n: i32): i32 {
   const rotations = max(n * n / 2, 4 * n + 64);
@@ -538,7 +547,8 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
  * n x n matrix a (row-major, leading dimension lda; both triangles are read).
  * z must be n x n contiguous and may alias a when lda = n. work: workBytes
  * bytes, eigSymWorkspaceBytes(n) for full speed; at least 12n doubles plus
- * 24(n + 2) bytes (a smaller log only means more replays). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
+ * 24(n + 2) bytes (a smaller log only means more replays; from n = 96, less
+ * than eigSymWorkspaceBytes(n) means QL instead of divide and conquer). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
  * EIG_NO_CONVERGENCE or EIG_WORKSPACE.
  */
 export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usize, workBytes: i32): i32 {

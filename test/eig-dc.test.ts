@@ -100,10 +100,25 @@ test("graded spectra (1e-12 .. 1) and rank-deficient Grams", () => {
   }
 });
 
-test("tridiagonal matrices with zero off-diagonals (split where the matrix is torn)", () => {
+/**
+ * Wilkinson's W21+ blocks glued by off-diagonals 1e-9: W21+ has pairs of
+ * eigenvalues equal to about 1e-14, and gluing makes n/21 near-copies of each,
+ * the classic test of a divide and conquer's deflation and root finder.
+ */
+function gluedWilkinson(n: number): Float64Array {
+  return symmetricFrom(n, (i, j) => {
+    if (i === j) return Math.abs((i % 21) - 10);
+    if (i !== j + 1) return 0;
+    return j % 21 === 20 ? 1e-9 : 1;
+  });
+}
+
+test("tridiagonal matrices: zero off-diagonals (split where the matrix is torn) and glued Wilkinson blocks", () => {
   for (const n of SIZES) {
     const a = splitTridiagonal(n, 13 + n);
     check(a, n, `split tridiagonal ${n}`, refEigSym(n, a).values);
+    const w = gluedWilkinson(n);
+    check(w, n, `glued Wilkinson ${n}`, refEigSym(n, w).values);
   }
 });
 
