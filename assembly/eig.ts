@@ -15,11 +15,11 @@
 //   3. The eigenpairs of the tridiagonal T. From n = DC_MIN_N (96), when the
 //      workspace holds dcBytes(n): divide and conquer (assembly/tridiag-dc.ts),
 //      which finds T's eigenvectors S by merges that are mostly GEMM work, then
-//      turns them into A's by one product z <- S^T Q^T (gemm64, 2n^3 flops);
-//      at n = 512 this costs well under half of QL's rotations. Below that size
-//      (and for the divide and conquer's leaves of at most 32 rows):
-//      implicit QL with shifts (tql2 of EISPACK, as
-//      in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
+//      turns them into A's by one product z <- S^T Q^T (gemm64, 2n^3 flops):
+//      at n = 512, about 27 ms on one thread where QL took 41
+//      (docs/performance-notes.md). Below that size, and for the divide and
+//      conquer's leaves of at most 32 rows, implicit QL with shifts (tql2 of
+//      EISPACK, as in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
 //      Givens rotation combines two rows. The rotations are not applied as
 //      they are found: each QL sweep's (cos, sin) pairs are logged, and the
 //      log is replayed on 8-column strips of Z (n x 8 doubles fit in L1), a
