@@ -80,6 +80,15 @@ test("G = I exactly and G = I + 1e-13 noise (the orthogonal initialisation's Gra
   }
 });
 
+test("G = 0 and matrices scaled by 1e-100 and 1e100 (divide and conquer works on T scaled to max |entry| = 1)", () => {
+  const n = 200;
+  const zero = check(new Float64Array(n * n), n, "zero 200", new Array(n).fill(0));
+  assert.ok(zero.every((v) => v === 0), "zero 200: eigenvalues exactly 0");
+  const a = randomSymmetric(n, 17);
+  const ref = refEigSym(n, a).values;
+  for (const s of [1e-100, 1e100]) check(a.map((x) => x * s), n, `random 200 x ${s}`, ref.map((x) => x * s));
+});
+
 test("clustered spectra: exact ties, ties to 1e-12 and a trained layer's Gram (cluster at 1, tail to 1e-7)", () => {
   for (const n of SIZES) {
     const ties = Array.from({ length: n }, (_, i) => [0.5, 0.5 + 1e-12, 1.2, 2][i % 4]);
