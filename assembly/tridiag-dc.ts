@@ -275,7 +275,7 @@ function merge(ws: Workspace, d: usize, b: f64, lo: i32, mid: i32, hi: i32): voi
       pj = nj;
       continue;
     }
-    // Two eigenvalues this close: rotate z_pj into z_nj and let pj go.
+    // Eigenvalues closer than the tolerance (weighted by c s): rotate z_pj into z_nj and let pj go.
     const zpj = load<f64>(at(zv, pj));
     const tau = Math.hypot(znj, zpj);
     const c = znj / tau, s = -zpj / tau;
