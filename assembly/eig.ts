@@ -16,7 +16,7 @@
 //      workspace holds dcBytes(n): divide and conquer (assembly/tridiag-dc.ts),
 //      which finds T's eigenvectors S by merges that are mostly GEMM work, then
 //      turns them into A's by one product z <- S^T Q^T (gemm64, 2n^3 flops):
-//      at n = 512, about 27 ms on one thread where QL took 41
+//      at n = 512, about 25 ms on one thread where QL took 41
 //      (docs/performance-notes.md). Below that size, and for the divide and
 //      conquer's leaves of at most 32 rows, implicit QL with shifts (tql2 of
 //      EISPACK, as in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
