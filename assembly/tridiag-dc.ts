@@ -91,20 +91,24 @@ export function tridiagDcWorkspaceBytes(n: i32): i32 {
  * EIG_NO_CONVERGENCE (from a leaf's QL).
  */
 export function tridiagEigenDc(n: i32, d: usize, e: usize, z: usize, work: usize): i32 {
-  // Scale T to max |entry| = 1: the secular equation's sums then neither
-  // overflow nor underflow.
-  let scale: f64 = 0;
+  // Scale T by a power of two (exact) to max |entry| in [1, 2): the secular
+  // equation's sums then neither overflow nor underflow.
+  let big: f64 = 0;
   for (let i = 0; i < n; i++) {
-    scale = max(scale, abs(load<f64>(at(d, i))));
-    if (i < n - 1) scale = max(scale, abs(load<f64>(at(e, i))));
+    big = max(big, abs(load<f64>(at(d, i))));
+    if (i < n - 1) big = max(big, abs(load<f64>(at(e, i))));
   }
-  if (scale == 0) return EIG_OK; // T = 0: every vector is an eigenvector, z (= Q^T) included.
+  if (big == 0) return EIG_OK; // T = 0: every vector is an eigenvector, z (= Q^T) included.
+  const exponent = <i64>min(max(Math.floor(Math.log2(big)), -1022), 1023);
+  const scale = reinterpret<f64>(<u64>(exponent + 1023) << 52);
+  const inv = 1 / scale;
   for (let i = 0; i < n; i++) {
-    store<f64>(at(d, i), load<f64>(at(d, i)) / scale);
-    store<f64>(at(e, i), i < n - 1 ? load<f64>(at(e, i)) / scale : 0);
+    store<f64>(at(d, i), load<f64>(at(d, i)) * inv);
+    store<f64>(at(e, i), i < n - 1 ? load<f64>(at(e, i)) * inv : 0);
   }
   const ws = changetype<Workspace>(roundUp16(work)); // the record lives in the workspace: kernels never allocate
   ws.carve(n, changetype<usize>(ws) + HEADER);
+  ws.mixed = false;
   const status = solveBlock(ws, d, e, 0, n);
   if (status != EIG_OK) return status;
 
@@ -114,12 +118,20 @@ export function tridiagEigenDc(n: i32, d: usize, e: usize, z: usize, work: usize
   sortIndex(n, d, order);
   const dSorted = ws.tmp;
   const ld = <usize>n << 3;
-  for (let r = 0; r < n; r++) {
-    const src = load<i32>(ati(order, r));
-    store<f64>(at(dSorted, r), load<f64>(at(d, src)) * scale);
-    memory.copy(ws.dl + <usize>r * ld, ws.s + <usize>src * ld, ld);
-  }
+  for (let r = 0; r < n; r++) store<f64>(at(dSorted, r), load<f64>(at(d, load<i32>(ati(order, r)))) * scale);
   memory.copy(d, dSorted, ld);
+  if (!ws.mixed) {
+    // S is a permutation (T was diagonal, as for G = I): permute z's rows instead of the GEMM.
+    for (let r = 0; r < n; r++) {
+      const row = ws.s + <usize>load<i32>(ati(order, r)) * ld;
+      let c = 0;
+      while (load<f64>(at(row, c)) != 1) c++;
+      memory.copy(ws.qp + <usize>r * ld, z + <usize>c * ld, ld);
+    }
+    memory.copy(z, ws.qp, <usize>n * ld);
+    return EIG_OK;
+  }
+  for (let r = 0; r < n; r++) memory.copy(ws.dl + <usize>r * ld, ws.s + <usize>load<i32>(ati(order, r)) * ld, ld);
   memory.copy(ws.qp, z, <usize>n * ld);
   gemm64(0, n, n, n, 1, ws.dl, n, ws.qp, n, 0, z, n, ws.gemm);
   return EIG_OK;
@@ -145,6 +157,7 @@ export function tridiagEigenDc(n: i32, d: usize, e: usize, z: usize, work: usize
   pos: usize;    // i32 x n: position in `packed` of keep[i]
   org: usize;    // i32 x n: the pole nearer to each root
   tau: usize;    // each root's offset from that pole
+  mixed: bool;   // some leaf or merge mixed S's rows (else S is a permutation of I)
   k: i32;        // the merge's non-deflated count
   rho: f64;      // and its rank-one weight
 
@@ -211,6 +224,10 @@ function solveLeaf(ws: Workspace, d: usize, e: usize, lo: i32, hi: i32): i32 {
   const logBytes = <i32>(<usize>n * <usize>n * 8 - (log - ws.qp));
   const status = qlEigen(m, at(d, lo), leafE, q, strip, log, logBytes);
   if (status != EIG_OK) return status;
+  for (let i = 0; i < m * m; i++) {
+    const v = load<f64>(at(q, i));
+    if (v != 0 && v != 1) ws.mixed = true;
+  }
   const ld = <usize>n << 3;
   for (let r = 0; r < m; r++) memory.copy(ws.s + <usize>(lo + r) * ld + (<usize>lo << 3), q + (<usize>(r * m) << 3), <usize>m << 3);
   return EIG_OK;
@@ -260,6 +277,7 @@ function merge(ws: Workspace, d: usize, b: f64, lo: i32, mid: i32, hi: i32): voi
   }
   const tol = 8 * EPS * max(dmax, zmax);
   if (rho * zmax <= tol) return; // the coupling is negligible: the children's eigenpairs stand
+  ws.mixed = true;
   const idx = ws.idx, keep = ws.keep, drop = ws.drop, kind = ws.kind;
   sortIndex(m, dv, idx);
   for (let r = 0; r < m; r++) store<i32>(ati(kind, r), r < m1 ? 1 : 3);

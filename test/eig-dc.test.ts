@@ -80,7 +80,21 @@ test("G = I exactly and G = I + 1e-13 noise (the orthogonal initialisation's Gra
   }
 });
 
-test("G = 0 and matrices scaled by 1e-100 and 1e100 (divide and conquer works on T scaled to max |entry| = 1)", () => {
+test("diagonal G (T diagonal: no merge mixes eigenvectors): exact eigenvalues, unit eigenvectors", () => {
+  for (const n of [200, 512]) {
+    const diag = normal(rng(n + 3), n);
+    const out = eigOn(e.arena, k, n, symmetricFrom(n, (i, j) => (i === j ? diag[i] : 0)));
+    assert.is(out.status, 0);
+    const sorted = Float64Array.from(diag).sort();
+    out.values.forEach((v, j) => assert.is(v, sorted[j], `diagonal ${n}: eigenvalue ${j}`));
+    for (let j = 0; j < n; j++) {
+      const at = diag.indexOf(out.values[j]);
+      for (let t = 0; t < n; t++) assert.is(Math.abs(out.vectors[j * n + t]), t === at ? 1 : 0, `diagonal ${n}: eigenvector ${j} is e_${at}`);
+    }
+  }
+});
+
+test("G = 0 and matrices scaled by 1e-100 and 1e100 (divide and conquer scales T by a power of two)", () => {
   const n = 200;
   const zero = check(new Float64Array(n * n), n, "zero 200", new Array(n).fill(0));
   assert.ok(zero.every((v) => v === 0), "zero 200: eigenvalues exactly 0");
