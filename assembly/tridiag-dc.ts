@@ -24,10 +24,15 @@
 //     apart from the mixed ones so that the products skip the zero blocks.
 // Eigenvectors are stored as ROWS throughout (so are the outputs of eig.ts):
 // a block's row r holds its r-th eigenvector, and a merge is
-// S_new = U^T [Q1 rows; Q2 rows].
+// S_new = U^T [Q1 rows; Q2 rows]. T is first scaled by a power of two (exact)
+// to entries below 2. When T is diagonal no merge mixes anything, S is a
+// permutation, and z's rows are permuted instead of multiplied.
 //
-// Every step is sequential except gemm64, whose split between threads is
-// bit-identical, so the result does not depend on the thread count.
+// Threads: the GEMMs (gemm64's row bands) and each large merge's secular stage
+// (bands of roots, of Loewner's z entries, of eigenvectors) are split between
+// the kernel threads; every entry is computed by the same operations on any
+// thread, so the result does not depend on the thread count. The rest
+// (leaves, deflation, packing) stays on the calling thread.
 
 import { gemm64, gemm64WorkspaceBytes } from "./gemm64";
 import { qlEigen, EIG_OK, JOB_SECULAR } from "./eig";
