@@ -12,8 +12,14 @@
 //      reflectors (right-multiplying by H_k touches rows and columns > k only,
 //      and row k is no longer needed once H_k is applied), four reflectors per
 //      pass over the rows: the pass is memory-bound.
-//   3. Implicit QL with shifts on the tridiagonal matrix (tql2 of EISPACK, as
-//      in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
+//   3. The eigenpairs of the tridiagonal T. From n = DC_MIN_N (96), when the
+//      workspace holds dcBytes(n): divide and conquer (assembly/tridiag-dc.ts),
+//      which finds T's eigenvectors S by merges that are mostly GEMM work, then
+//      turns them into A's by one product z <- S^T Q^T (gemm64, 2n^3 flops):
+//      at n = 512, about 25 ms on one thread where QL took 41
+//      (docs/performance-notes.md). Below that size, and for the divide and
+//      conquer's leaves of at most 32 rows, implicit QL with shifts (tql2 of
+//      EISPACK, as in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
 //      Givens rotation combines two rows. The rotations are not applied as
 //      they are found: each QL sweep's (cos, sin) pairs are logged, and the
 //      log is replayed on 8-column strips of Z (n x 8 doubles fit in L1), a
@@ -28,7 +34,9 @@
 // the trailing rows (one job per step, after the step's reflector is known),
 // each four-reflector accumulation pass (row bands), and each replay of the
 // rotation log (bands of 8-column strips, each thread copying strips into its
-// own workspace). QL itself and the small steps stay on the calling thread.
+// own workspace); in the divide and conquer, its GEMMs (gemm64's row bands) and
+// each merge's secular equations (bands of roots, of Loewner's z entries and
+// of eigenvectors). QL itself and the small steps stay on the calling thread.
 //
 // Output: w ascending; z (n x n, contiguous) holds the eigenvectors as ROWS:
 // row j of z is the unit eigenvector of w[j] (z = U^T).
@@ -41,6 +49,7 @@
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
+import { secularShare, tridiagDcWorkspaceBytes, tridiagEigenDc } from "./tridiag-dc";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -51,6 +60,7 @@ export const JOB_EIG: i32 = 16;
 const JOB_TRIDIAG: i32 = 16;
 const JOB_ACCUMULATE: i32 = 17;
 const JOB_REPLAY: i32 = 18;
+export const JOB_SECULAR: i32 = 19; // divide and conquer's secular equations (tridiag-dc.ts)
 
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
@@ -66,11 +76,23 @@ export const EIG_WORKSPACE: i32 = 3;
 /**
  * Default workspace for eigSym at size n: 3 vectors plus a rotation log of
  * about n^2/2 rotations (one QL pass needs about 0.75 n^2; a fuller log
- * only means fewer replays).
+ * only means fewer replays), or from n = DC_MIN_N what the divide and conquer
+ * needs (about 3n^2 doubles and gemm64's buffers) if that is more.
  */
 export function eigSymWorkspaceBytes(n: i32): i32 {
   const rotations = max(n * n / 2, 4 * n + 64);
-  return 12 * n * 8 + (rotations + 2) * 24;
+  const ql = 12 * n * 8 + (rotations + 2) * 24;
+  return n >= DC_MIN_N ? max(ql, dcBytes(n)) : ql;
+}
+
+// From this size on, stage 3 is divide and conquer (tridiag-dc.ts) when the
+// workspace holds dcBytes(n): measured faster than QL with its rotation replay.
+// @ts-ignore: decorator
+@inline const DC_MIN_N: i32 = 96;
+
+/** Workspace for eigSym with stage 3 by divide and conquer: e, then tridiag-dc.ts's. */
+function dcBytes(n: i32): i32 {
+  return n * 8 + tridiagDcWorkspaceBytes(n);
 }
 
 // @ts-ignore: decorator
@@ -515,6 +537,8 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
     const n = load<i32>(args), strips = n >> 3;
     replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),
       work, band(strips, tid, threads), band(strips, tid + 1, threads), tid == threads - 1);
+  } else if (kind == JOB_SECULAR) {
+    secularShare(args, tid, threads);
   }
 }
 
@@ -523,7 +547,8 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
  * n x n matrix a (row-major, leading dimension lda; both triangles are read).
  * z must be n x n contiguous and may alias a when lda = n. work: workBytes
  * bytes, eigSymWorkspaceBytes(n) for full speed; at least 12n doubles plus
- * 24(n + 2) bytes (a smaller log only means more replays). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
+ * 24(n + 2) bytes (a smaller log only means more replays; from n = 96, less
+ * than eigSymWorkspaceBytes(n) means QL instead of divide and conquer). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
  * EIG_NO_CONVERGENCE or EIG_WORKSPACE.
  */
 export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usize, workBytes: i32): i32 {
@@ -542,9 +567,6 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   const left = workBytes - 12 * n * 8;
   const rotCap = left / 24 - 2;
   if (rotCap < n) return EIG_WORKSPACE;
-  const sweepCap = rotCap / 2 + 1;
-  const sweeps = logBase;
-  const rot = logBase + (<usize>sweepCap << 4);
   const ld = <usize>n << 3;
 
   // Copy (z may alias a) and refuse NaN and infinities, which would never converge.
@@ -567,8 +589,25 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   const d = w;
   tridiagonalise(n, z, d, e, tau, p0, p1);
   accumulate(n, z, tau, strip);
+  // Stage 3: divide and conquer where it is faster and the workspace allows, else QL.
+  if (n >= DC_MIN_N && workBytes >= dcBytes(n)) return tridiagEigenDc(n, d, e, z, tau);
+  return qlEigen(n, d, e, z, strip, logBase, left);
+}
 
-  // Stage 3: implicit QL (tql2), logging rotations.
+/**
+ * Stage 3 by implicit QL: the tridiagonal (d, e; e destroyed) becomes its
+ * eigenvalues, ascending in d, and the rows of z (n x n, contiguous, Q^T on
+ * entry) the eigenvectors. strip: n x 8 doubles; log: logBytes >= 24(n + 2)
+ * bytes for the rotation log (its size does not change the result).
+ * Also solves the leaves of the divide and conquer (tridiag-dc.ts) with z = I.
+ */
+export function qlEigen(n: i32, d: usize, e: usize, z: usize, strip: usize, log: usize, logBytes: i32): i32 {
+  const ld = <usize>n << 3;
+  const rotCap = logBytes / 24 - 2;
+  const sweepCap = rotCap / 2 + 1;
+  const sweeps = log;
+  const rot = log + (<usize>sweepCap << 4);
+  // Implicit QL (tql2), logging rotations.
   const eps: f64 = 2.220446049250313e-16;
   let f: f64 = 0, tst1: f64 = 0;
   let nSweeps = 0, nRot = 0;

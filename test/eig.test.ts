@@ -8,7 +8,8 @@ import fc from "fast-check";
 import { eigs } from "mathjs";
 import { engine } from "../src/engine/engine.js";
 import { refEigSym } from "../src/engine/reference.js";
-import { SEED, assertClose, normal, rng } from "./helpers.js";
+import { SEED, assertClose } from "./helpers.js";
+import { lowRankGram, normInf, randomSymmetric, residuals, withSpectrum } from "./eig-helpers.js";
 
 const e = engine();
 const k = e.kernels;
@@ -25,82 +26,6 @@ function kernelEig(n: number, a: Float64Array, lda = n, workBytes = k.eigSymWork
   e.arena.free(pz, n * n * 8 + 8);
   e.arena.free(work, workBytes);
   return out;
-}
-
-/** Q diag(values) Qᵀ for a random orthogonal Q (Gram-Schmidt on a Gaussian matrix). */
-function withSpectrum(values: number[], seed: number): Float64Array {
-  const n = values.length;
-  const q = normal(rng(seed), n * n); // rows become orthonormal
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j < i; j++) {
-      let dot = 0;
-      for (let t = 0; t < n; t++) dot += q[i * n + t] * q[j * n + t];
-      for (let t = 0; t < n; t++) q[i * n + t] -= dot * q[j * n + t];
-    }
-    let norm = 0;
-    for (let t = 0; t < n; t++) norm += q[i * n + t] ** 2;
-    for (let t = 0; t < n; t++) q[i * n + t] /= Math.sqrt(norm);
-  }
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let t = 0; t < n; t++) s += q[t * n + i] * values[t] * q[t * n + j];
-      a[i * n + j] = s;
-      a[j * n + i] = s;
-    }
-  }
-  return a;
-}
-
-function randomSymmetric(n: number, seed: number): Float64Array {
-  const r = normal(rng(seed), n * n);
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) for (let j = 0; j <= i; j++) a[i * n + j] = a[j * n + i] = r[i * n + j];
-  return a;
-}
-
-/** B Bᵀ for a Gaussian n x rank B: rank-deficient and positive semi-definite, like a Gram. */
-function lowRankGram(n: number, rank: number, seed: number): Float64Array {
-  const b = normal(rng(seed), n * rank);
-  const a = new Float64Array(n * n);
-  for (let i = 0; i < n; i++) {
-    for (let j = 0; j <= i; j++) {
-      let s = 0;
-      for (let t = 0; t < rank; t++) s += b[i * rank + t] * b[j * rank + t];
-      a[i * n + j] = a[j * n + i] = s;
-    }
-  }
-  return a;
-}
-
-function normInf(a: Float64Array, n: number): number {
-  let m = 0;
-  for (let i = 0; i < n; i++) {
-    let s = 0;
-    for (let j = 0; j < n; j++) s += Math.abs(a[i * n + j]);
-    m = Math.max(m, s);
-  }
-  return m;
-}
-
-/** max |(G U - U Λ)_ij| / ||G|| and max |(UᵀU - I)_ij| for eigenvectors given as rows. */
-function residuals(a: Float64Array, n: number, values: Float64Array, rows: Float64Array): { eig: number; orth: number } {
-  let eig = 0, orth = 0;
-  for (let j = 0; j < n; j++) {
-    const u = rows.subarray(j * n, (j + 1) * n);
-    for (let i = 0; i < n; i++) {
-      let s = 0;
-      for (let t = 0; t < n; t++) s += a[i * n + t] * u[t];
-      eig = Math.max(eig, Math.abs(s - values[j] * u[i]));
-    }
-    for (let i = 0; i <= j; i++) {
-      let s = 0;
-      for (let t = 0; t < n; t++) s += rows[i * n + t] * u[t];
-      orth = Math.max(orth, Math.abs(s - (i === j ? 1 : 0)));
-    }
-  }
-  return { eig: eig / Math.max(normInf(a, n), 1e-300), orth };
 }
 
 function checkDecomposition(a: Float64Array, n: number, what: string): { values: Float64Array; vectors: Float64Array } {
