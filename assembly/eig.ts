@@ -41,6 +41,7 @@
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
+import { accumulatePanels, blockedColumns, blockedScratchBytes, blockedUseful, symvShare, tridiagonalisePanels } from "./tridiag-blocked";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -51,6 +52,8 @@ export const JOB_EIG: i32 = 16;
 const JOB_TRIDIAG: i32 = 16;
 const JOB_ACCUMULATE: i32 = 17;
 const JOB_REPLAY: i32 = 18;
+// The blocked stages' jobs (assembly/tridiag-blocked.ts).
+export const JOB_SYMV: i32 = 24;
 
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
@@ -70,7 +73,9 @@ export const EIG_WORKSPACE: i32 = 3;
  */
 export function eigSymWorkspaceBytes(n: i32): i32 {
   const rotations = max(n * n / 2, 4 * n + 64);
-  return 12 * n * 8 + (rotations + 2) * 24;
+  const log = (rotations + 2) * 24;
+  // The blocked stages' scratch shares the log's place (they run before it).
+  return 12 * n * 8 + (blockedUseful(n) ? max(log, blockedScratchBytes(n)) : log);
 }
 
 // @ts-ignore: decorator
@@ -89,7 +94,7 @@ export function eigSymWorkspaceBytes(n: i32): i32 {
 }
 
 /** y[j] += alpha x[j], j < len. */
-function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
+export function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
   const va = f64x2.splat(alpha);
   let j = 0;
   for (; j + 4 <= len; j += 4) {
@@ -101,7 +106,7 @@ function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
 }
 
 /** row[j] -= vi w[j] + wi v[j], j < len (one row of the symmetric rank-2 update). */
-function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): void {
+export function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): void {
   const a = f64x2.splat(vi), b = f64x2.splat(wi);
   let j = 0;
   for (; j + 4 <= len; j += 4) {
@@ -125,7 +130,7 @@ function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): v
  * (I - tau v v^T) x = beta e_1 with v = [1, x[1:]/(x0 - beta)].
  * Returns tau (0 when x[1:] = 0: no reflection needed); beta goes to *betaOut.
  */
-function reflector(len: i32, x: usize, betaOut: usize): f64 {
+export function reflector(len: i32, x: usize, betaOut: usize): f64 {
   const x0 = load<f64>(x);
   const tail = dot(len - 1, x + 8, x + 8);
   if (tail == 0) {
@@ -150,21 +155,25 @@ function reflector(len: i32, x: usize, betaOut: usize): f64 {
 /**
  * Stage 1: reduces z (n x n, symmetric, full) to tridiagonal form T.
  * d[k] = T[k][k], e[k] = T[k][k+1] (e[n-1] = 0), tau[k] the reflector scalars,
- * reflector k in z[k][k+1..]. p0, p1: n-vectors of scratch.
+ * reflector k in z[k][k+1..]. p0, p1: n-vectors of scratch. With `blocked`
+ * (blockedScratchBytes(n) bytes, or 0), the first columns go through
+ * assembly/tridiag-blocked.ts in panels and this code finishes the rest.
  */
-function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: usize, p1: usize): void {
+function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: usize, p1: usize, blocked: usize): void {
   const ld = <usize>n << 3;
-  if (n >= 3) {
-    // Reflector 0 and its matrix-vector product p = tau A22 v (the only unfused pass).
-    const m = n - 1;
-    const v = z + 8;
-    store<f64>(d, load<f64>(z));
-    const t = reflector(m, v, e);
-    store<f64>(tau, t);
-    for (let i = 0; i < m; i++) store<f64>(at(p0, i), t * dot(m, z + <usize>(i + 1) * ld + 8, v));
+  const k0 = blocked != 0 ? tridiagonalisePanels(n, z, d, e, tau, blocked) : 0;
+  if (n - k0 >= 3) {
+    // Reflector k0 and its matrix-vector product p = tau A22 v (the only unfused pass).
+    const m = n - k0 - 1;
+    const row = z + <usize>k0 * ld + (<usize>k0 << 3);
+    const v = row + 8;
+    store<f64>(at(d, k0), load<f64>(row));
+    const t = reflector(m, v, at(e, k0));
+    store<f64>(at(tau, k0), t);
+    for (let i = 0; i < m; i++) store<f64>(at(p0, i), t * dot(m, row + <usize>(i + 1) * ld + 8, v));
   }
   let p = p0, pNext = p1;
-  for (let k = 0; k <= n - 3; k++) {
+  for (let k = k0; k <= n - 3; k++) {
     const m = n - k - 1;
     const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3); // trailing block's (0, 0)
     const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
@@ -238,8 +247,10 @@ function trailingRows(m: i32, ld: usize, row0: usize, v: usize, p: usize, pNext:
  * products in one pass, a 4x4 triangular solve for the sequential coefficients,
  * four axpys in one pass.
  */
-function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
+function accumulate(n: i32, z: usize, tau: usize, scratch: usize, blocked: usize): void {
   const ld = <usize>n << 3;
+  // Reflectors 0..kb-1 go through assembly/tridiag-blocked.ts afterwards, in WY blocks.
+  const kb = blocked != 0 ? blockedColumns(n) : 0;
   if (n >= 2) {
     const a = z + <usize>(n - 2) * ld + (<usize>(n - 2) << 3);
     store<f64>(a, 1);
@@ -248,7 +259,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
     store<f64>(a + ld, 1, 8);
   }
   let hi = n - 3;
-  for (; hi - 3 >= 0; hi -= 4) {
+  for (; hi - 3 >= kb; hi -= 4) {
     const lo = hi - 3;
     accumulate4Setup(n, z, lo, scratch);
     const threads = n - lo - 1 >= SPLIT_MIN_ROWS ? availableThreads() : 1;
@@ -258,7 +269,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
       accumulate4Rows(n, z, tau, lo, scratch, lo + 1, n);
     }
   }
-  for (let k = hi; k >= 0; k--) {
+  for (let k = hi; k >= kb; k--) {
     const m = n - k - 1;
     const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
     const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3);
@@ -270,6 +281,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
       axpy(m, -t * dot(m, row, v), v, row);
     }
   }
+  if (kb > 0) accumulatePanels(n, z, tau, kb, blocked);
   // Row 0 and column 0: H_k never touches index 0.
   store<f64>(z, 1);
   for (let j = 1; j < n; j++) store<f64>(at(z, j), 0);
@@ -282,7 +294,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
  * accumulated block when reflectors first-1 .. last-1 are applied. (A row e_i
  * is left alone by every H_j with j >= i, so joining them early is exact.)
  */
-function identityBlock(n: i32, z: usize, first: i32, last: i32): void {
+export function identityBlock(n: i32, z: usize, first: i32, last: i32): void {
   const ld = <usize>n << 3;
   for (let i = first; i <= last; i++) {
     const row = z + <usize>i * ld;
@@ -511,6 +523,8 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
     const rows = n - lo - 1;
     accumulate4Rows(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), lo, <usize>load<u32>(args, 16),
       lo + 1 + band(rows, tid, threads), lo + 1 + band(rows, tid + 1, threads));
+  } else if (kind == JOB_SYMV) {
+    symvShare(args, tid, threads);
   } else if (kind == JOB_REPLAY) {
     const n = load<i32>(args), strips = n >> 3;
     replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),
@@ -565,8 +579,10 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   }
 
   const d = w;
-  tridiagonalise(n, z, d, e, tau, p0, p1);
-  accumulate(n, z, tau, strip);
+  // The blocked stages' scratch lies where the log will be, when there is room.
+  const blocked = blockedUseful(n) && left >= blockedScratchBytes(n) ? logBase : 0;
+  tridiagonalise(n, z, d, e, tau, p0, p1, blocked);
+  accumulate(n, z, tau, strip, blocked);
 
   // Stage 3: implicit QL (tql2), logging rotations.
   const eps: f64 = 2.220446049250313e-16;

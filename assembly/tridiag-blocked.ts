@@ -1,0 +1,315 @@
+// Blocked stages 1 and 2 of the f64 eigensolver (assembly/eig.ts), as LAPACK's
+// dsytrd/dlatrd and dorgtr/dorgqr do them, for matrices large enough that
+// GEMM speed pays for the blocking.
+//
+// Memory is row-major and the matrix symmetric, so row k of the array is also
+// column k: "reflector k in row k, right of the diagonal" (eig.ts's layout)
+// is LAPACK's lower-triangle layout seen column-major, and every vector below
+// is a contiguous row.
+//
+// Stage 1, a panel of NB columns at a time: each column is brought up to date
+// with the panel's earlier reflectors (V) and their companion vectors (W)
+// before its reflector is taken, and W's column needs one pass over the
+// trailing matrix (the symmetric matrix-vector product, BLAS-2: half of the
+// flops). The other half, the trailing matrix's rank-2 updates, becomes one
+// rank-2NB update A -= V W^T + W V^T per panel: a GEMM (gemm64, lower
+// triangle then mirrored) with op(A) = [V W] and op(B)^T = [W V], both read
+// from one stack [V; W; V] of rows.
+//
+// The matrix-vector product reads the upper triangle only (row i from the
+// diagonal: one dot for y[i], one axpy into y[i+1..]), so each entry is read
+// once. Its rows are cut into SYMV_BANDS fixed bands of equal area, each
+// summing into its own vector, and the band vectors are added in band order:
+// the cut depends on the size alone, so the result is bit-identical for any
+// thread count (threads take whole bands).
+
+import { madd64, nmadd64 } from "./simd";
+import { dot } from "./dot64";
+import { axpy, identityBlock, rank2Row, reflector, JOB_SYMV } from "./eig";
+import { gemm64, gemm64WorkspaceBytes, G64_LOWER, G64_TRANS_A, G64_TRANS_B } from "./gemm64";
+import { availableThreads, jobArgs, runJob } from "./threads";
+
+/** Panel width: reflectors per rank-2NB update. */
+// @ts-ignore: decorator
+@inline export const NB: i32 = 32;
+/** Panels run while the trailing matrix after them has at least this many rows. */
+// @ts-ignore: decorator
+@inline export const BLOCK_MIN: i32 = 128;
+// @ts-ignore: decorator
+@inline const SYMV_BANDS: i32 = 4;
+// Below this many rows one thread does the product (waking a worker costs more).
+// @ts-ignore: decorator
+@inline const SPLIT_MIN_ROWS: i32 = 96;
+
+// @ts-ignore: decorator
+@inline function at(base: usize, i: i32): usize {
+  return base + (<usize>i << 3);
+}
+
+/** True when the blocked stages are used at size n. */
+export function blockedUseful(n: i32): bool {
+  return n - NB >= BLOCK_MIN;
+}
+
+/** Scratch bytes of the blocked stages at size n: the [V; W; V] stack, the band vectors, gemm64's workspace. */
+export function blockedScratchBytes(n: i32): i32 {
+  return (stackDoubles(n) + SYMV_BANDS * n) * 8 + gemm64WorkspaceBytes();
+}
+
+/** Doubles of the region holding stage 1's [V; W; V] stack, later stage 2's V, T, X and Y. */
+function stackDoubles(n: i32): i32 {
+  return max(3 * NB * stackLd(n), NB * stackLd(n) + NB * NB + 2 * n * NB);
+}
+
+/** Columns (and reflectors) that the blocked stages handle at size n: whole panels while blocking pays. */
+export function blockedColumns(n: i32): i32 {
+  return blockedUseful(n) ? NB * ((n - NB - BLOCK_MIN) / NB + 1) : 0;
+}
+
+/** Row length of the [V; W; V] stack in doubles: not a power of two, so gemm64's walk down its columns spreads over the cache sets. */
+function stackLd(n: i32): i32 {
+  return n + 4;
+}
+
+/**
+ * Stage 1 for columns k0 = 0, NB, 2NB, ... while blocking pays: d, e, tau and
+ * the reflectors exactly as eig.ts's tridiagonalise leaves them, and the
+ * trailing matrix from the returned column on updated (both triangles), for
+ * the unblocked code to finish. scratch: blockedScratchBytes(n) bytes.
+ */
+export function tridiagonalisePanels(n: i32, z: usize, d: usize, e: usize, tau: usize, scratch: usize): i32 {
+  const ld = <usize>n << 3;
+  const ldS = stackLd(n);
+  const stack = scratch; // 3 NB rows of ldS doubles: [V; W; V]
+  const bands = stack + <usize>stackDoubles(n) * 8;
+  const gemmWork = bands + <usize>SYMV_BANDS * ld;
+  const k1 = blockedColumns(n);
+  let k0 = 0;
+  for (; k0 < k1; k0 += NB) {
+    const m = n - k0;
+    const base = z + <usize>k0 * ld + (<usize>k0 << 3); // trailing (0, 0)
+    panel(m, ld, base, at(d, k0), at(e, k0), at(tau, k0), stack, <usize>ldS << 3, bands);
+    // V's rows (from column NB on) above and below W's in the stack.
+    for (let c = 0; c < NB; c++) {
+      const v = base + <usize>c * ld;
+      for (let j = NB; j < m; j++) {
+        const x = load<f64>(at(v, j));
+        store<f64>(at(stack + <usize>(c * ldS) * 8, j), x);
+        store<f64>(at(stack + <usize>((2 * NB + c) * ldS) * 8, j), x);
+      }
+    }
+    // A22 -= [V W] [W V]^T: op(A) = rows 0..2NB-1 of the stack transposed, op(B) = rows NB..3NB-1.
+    const rest = m - NB;
+    const a22 = base + <usize>NB * ld + (<usize>NB << 3);
+    gemm64(G64_TRANS_A | G64_LOWER, rest, rest, 2 * NB, -1, at(stack, NB), ldS, at(stack + <usize>(NB * ldS) * 8, NB), ldS,
+      1, a22, n, gemmWork);
+  }
+  return k0;
+}
+
+/**
+ * One panel (dlatrd, lower): reflectors 0..NB-1 of the m x m trailing matrix at
+ * `base` (leading dimension ld bytes), W's columns to stack rows NB..2NB-1 (in
+ * trailing coordinates). Only the panel's own rows are written in z.
+ */
+function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, stack: usize, ldS: usize, bands: usize): void {
+  const wBase = stack + <usize>NB * ldS;
+  for (let c = 0; c < NB; c++) {
+    const row = base + <usize>c * ld;
+    // Column c (= row c) from the diagonal on, with the earlier reflectors applied.
+    for (let p = 0; p < c; p++) {
+      const vp = base + <usize>p * ld, wp = wBase + <usize>p * ldS;
+      rank2Row(m - c, at(row, c), load<f64>(at(vp, c)), load<f64>(at(wp, c)), at(vp, c), at(wp, c));
+    }
+    store<f64>(at(d, c), load<f64>(at(row, c)));
+    const s = m - c - 1;
+    const v = at(row, c + 1);
+    const t = reflector(s, v, at(e, c));
+    store<f64>(at(tau, c), t);
+    const w = at(wBase + <usize>c * ldS, c + 1);
+    if (t == 0) {
+      for (let j = 0; j < s; j++) store<f64>(at(w, j), 0);
+      continue;
+    }
+    // w = A v over the untouched trailing block (rows and columns c+1..m-1) ...
+    symv(s, at(base + <usize>(c + 1) * ld, c + 1), ld, v, w, bands);
+    // ... minus what the panel's earlier updates would have changed:
+    // (V W^T + W V^T) v = V (W^T v) + W (V^T v).
+    for (let p = 0; p < c; p++) {
+      const vp = at(base + <usize>p * ld, c + 1), wp = at(wBase + <usize>p * ldS, c + 1);
+      rank2Row(s, w, dot(s, vp, v), dot(s, wp, v), vp, wp);
+    }
+    // w = tau w - (tau^2/2)(w.v) v, as in the unblocked code.
+    const tv = f64x2.splat(t);
+    let j = 0;
+    for (; j + 2 <= s; j += 2) v128.store(at(w, j), f64x2.mul(v128.load(at(w, j)), tv));
+    for (; j < s; j++) store<f64>(at(w, j), load<f64>(at(w, j)) * t);
+    axpy(s, -0.5 * t * dot(s, w, v), v, w);
+  }
+}
+
+/**
+ * Stage 2 for reflectors kb-1 down to 0 (kb = blockedColumns(n)), after eig.ts's
+ * accumulate has applied reflectors kb..n-3: NB reflectors at a time as
+ * H_hi ... H_lo = I - V T^T V^T (T from dlarft, forward), so that
+ * Z <- Z - (Z V) T^T V^T is three GEMMs. Rows and columns > lo join the block
+ * as in the unblocked code (identityBlock), and the block's first NB rows are
+ * then identity rows, its first NB columns below them zero: Z V needs only the
+ * rest. scratch: blockedScratchBytes(n) bytes.
+ */
+export function accumulatePanels(n: i32, z: usize, tau: usize, kb: i32, scratch: usize): void {
+  const ld = <usize>n << 3;
+  const ldV = stackLd(n);
+  const vs = scratch; // NB rows of ldV doubles: the block's reflectors from column lo+1 on, zero-filled
+  const t = vs + <usize>(NB * ldV) * 8; // NB x NB
+  const x = t + <usize>(NB * NB) * 8; // n x NB
+  const y = x + <usize>(n * NB) * 8; // n x NB
+  const gemmWork = scratch + <usize>(stackDoubles(n) + SYMV_BANDS * n) * 8;
+  for (let lo = kb - NB; lo >= 0; lo -= NB) {
+    const len = n - lo - 1; // the block: rows and columns lo+1..n-1
+    for (let c = 0; c < NB; c++) {
+      const dst = vs + <usize>(c * ldV) * 8, src = z + <usize>(lo + c) * ld + (<usize>(lo + 1) << 3);
+      for (let j = 0; j < c; j++) store<f64>(at(dst, j), 0);
+      for (let j = c; j < len; j++) store<f64>(at(dst, j), load<f64>(at(src, j)));
+    }
+    triangularFactor(len, vs, ldV, at(tau, lo), t);
+    identityBlock(n, z, lo + 1, lo + NB);
+    // X = Z V: its first NB rows are V's (identity rows of Z), the rest a GEMM.
+    for (let i = 0; i < NB; i++) {
+      for (let c = 0; c < NB; c++) store<f64>(at(x, i * NB + c), load<f64>(at(vs + <usize>(c * ldV) * 8, i)));
+    }
+    const block = z + <usize>(lo + 1) * ld + (<usize>(lo + 1) << 3);
+    const rest = len - NB;
+    gemm64(G64_TRANS_B, rest, NB, rest, 1, block + <usize>NB * ld + (<usize>NB << 3), n,
+      at(vs, NB), ldV, 0, at(x, NB * NB), NB, gemmWork);
+    // Y = X T^T, then Z -= Y V^T.
+    gemm64(G64_TRANS_B, len, NB, NB, 1, x, NB, t, NB, 0, y, NB, gemmWork);
+    gemm64(0, len, len, NB, -1, y, NB, vs, ldV, 1, block, n, gemmWork);
+  }
+}
+
+/**
+ * T (NB x NB, upper triangular) of H_0 H_1 ... H_{NB-1} = I - V T V^T for the
+ * reflectors in rows of vs (each zero left of its leading 1), as LAPACK's
+ * dlarft (forward, columnwise): T[i][i] = tau_i and
+ * T[0:i, i] = -tau_i T[0:i, 0:i] (V[:, 0:i]^T v_i).
+ */
+function triangularFactor(len: i32, vs: usize, ldV: i32, tau: usize, t: usize): void {
+  for (let i = 0; i < NB; i++) {
+    const ti = load<f64>(at(tau, i));
+    const vi = vs + <usize>(i * ldV) * 8;
+    for (let r = 0; r < NB; r++) if (r > i) store<f64>(at(t, r * NB + i), 0);
+    store<f64>(at(t, i * NB + i), ti);
+    // Column i above the diagonal: first -tau_i (v_r . v_i), then times T[0:i, 0:i] in place (row r uses rows >= r).
+    for (let r = 0; r < i; r++) {
+      const vr = vs + <usize>(r * ldV) * 8;
+      store<f64>(at(t, r * NB + i), ti == 0 ? 0 : -ti * dot(len - i, at(vr, i), at(vi, i)));
+    }
+    for (let r = 0; r < i; r++) {
+      let sum: f64 = 0;
+      for (let q = r; q < i; q++) sum += load<f64>(at(t, r * NB + q)) * load<f64>(at(t, q * NB + i));
+      store<f64>(at(t, r * NB + i), sum);
+    }
+  }
+}
+
+/**
+ * y = A x for the symmetric s x s matrix at a (leading dimension ld bytes),
+ * upper triangle read. bands: SYMV_BANDS vectors of s doubles.
+ */
+function symv(s: i32, a: usize, ld: usize, x: usize, y: usize, bands: usize): void {
+  const threads = s >= SPLIT_MIN_ROWS ? availableThreads() : 1;
+  if (threads > 1) {
+    const args = jobArgs();
+    store<i32>(args, s);
+    store<u32>(args, <u32>a, 4);
+    store<u32>(args, <u32>ld, 8);
+    store<u32>(args, <u32>x, 12);
+    store<u32>(args, <u32>bands, 16);
+    runJob(JOB_SYMV, 0);
+  } else {
+    for (let b = 0; b < SYMV_BANDS; b++) symvBand(s, a, ld, x, bands, b);
+  }
+  // y = band 0 + band 1 + ..., each band from its first row on.
+  for (let i = 0; i < s; i++) {
+    let sum = load<f64>(at(bands, i));
+    for (let b = 1; b < SYMV_BANDS; b++) {
+      if (i >= symvBandStart(s, b)) sum += load<f64>(at(bands + <usize>b * <usize>s * 8, i));
+    }
+    store<f64>(at(y, i), sum);
+  }
+}
+
+/** First row of band b: bands of equal area of the upper triangle (row i has s - i entries). */
+function symvBandStart(s: i32, b: i32): i32 {
+  if (b >= SYMV_BANDS) return s;
+  return <i32>(<f64>s * (1 - Math.sqrt(1 - <f64>b / <f64>SYMV_BANDS)));
+}
+
+/**
+ * Band b's share of y = A x into its vector (entries from the band's first row
+ * on), two rows at a time so that each load of x and y serves both: row i adds
+ * row[i..] . x[i..] to y[i] and x[i] row[i+1..] to y[i+1..].
+ */
+function symvBand(s: i32, a: usize, ld: usize, x: usize, bands: usize, b: i32): void {
+  const i0 = symvBandStart(s, b), i1 = symvBandStart(s, b + 1);
+  const y = bands + <usize>b * <usize>s * 8;
+  for (let i = i0; i < s; i++) store<f64>(at(y, i), 0);
+  let i = i0;
+  for (; i + 2 <= i1; i += 2) {
+    const ra = a + <usize>i * ld, rb = ra + ld;
+    const xa = load<f64>(at(x, i)), xb = load<f64>(at(x, i + 1));
+    // Row i's entry in column i+1, then both rows from column i+2 on.
+    const rab = load<f64>(at(ra, i + 1));
+    store<f64>(at(y, i + 1), load<f64>(at(y, i + 1)) + rab * xa);
+    const len = s - i - 2;
+    const pa = at(ra, i + 2), pb = at(rb, i + 2), xs = at(x, i + 2), ys = at(y, i + 2);
+    const vxa = f64x2.splat(xa), vxb = f64x2.splat(xb);
+    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), b0 = f64x2.splat(0), b1 = f64x2.splat(0);
+    let j = 0;
+    for (; j + 4 <= len; j += 4) {
+      const o = <usize>j << 3;
+      const x0 = v128.load(xs + o), x1 = v128.load(xs + o, 16);
+      const p0 = v128.load(pa + o), p1 = v128.load(pa + o, 16);
+      const q0 = v128.load(pb + o), q1 = v128.load(pb + o, 16);
+      a0 = madd64(p0, x0, a0);
+      a1 = madd64(p1, x1, a1);
+      b0 = madd64(q0, x0, b0);
+      b1 = madd64(q1, x1, b1);
+      v128.store(ys + o, madd64(q0, vxb, madd64(p0, vxa, v128.load(ys + o))));
+      v128.store(ys + o, madd64(q1, vxb, madd64(p1, vxa, v128.load(ys + o, 16))), 16);
+    }
+    const sa = f64x2.add(a0, a1), sb = f64x2.add(b0, b1);
+    let sumA = f64x2.extract_lane(sa, 0) + f64x2.extract_lane(sa, 1);
+    let sumB = f64x2.extract_lane(sb, 0) + f64x2.extract_lane(sb, 1);
+    for (; j < len; j++) {
+      const xj = load<f64>(at(xs, j)), pj = load<f64>(at(pa, j)), qj = load<f64>(at(pb, j));
+      sumA += pj * xj;
+      sumB += qj * xj;
+      store<f64>(at(ys, j), load<f64>(at(ys, j)) + pj * xa + qj * xb);
+    }
+    store<f64>(at(y, i), load<f64>(at(y, i)) + (load<f64>(at(ra, i)) * xa + (rab * xb + sumA)));
+    store<f64>(at(y, i + 1), load<f64>(at(y, i + 1)) + (load<f64>(at(rb, i + 1)) * xb + sumB));
+  }
+  if (i < i1) {
+    // An odd last row: its entries from the diagonal on.
+    const row = a + <usize>i * ld;
+    const xi = load<f64>(at(x, i));
+    let sum: f64 = 0;
+    for (let j = i + 1; j < s; j++) {
+      const rj = load<f64>(at(row, j));
+      sum += rj * load<f64>(at(x, j));
+      store<f64>(at(y, j), load<f64>(at(y, j)) + rj * xi);
+    }
+    store<f64>(at(y, i), load<f64>(at(y, i)) + (load<f64>(at(row, i)) * xi + sum));
+  }
+}
+
+/** Share `tid` of `threads` of a JOB_SYMV job (whole bands). */
+export function symvShare(args: usize, tid: i32, threads: i32): void {
+  const s = load<i32>(args);
+  const a = <usize>load<u32>(args, 4), ld = <usize>load<u32>(args, 8);
+  const x = <usize>load<u32>(args, 12), bands = <usize>load<u32>(args, 16);
+  const b0 = SYMV_BANDS * tid / threads, b1 = SYMV_BANDS * (tid + 1) / threads;
+  for (let b = b0; b < b1; b++) symvBand(s, a, ld, x, bands, b);
+}
