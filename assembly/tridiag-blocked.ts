@@ -53,7 +53,12 @@ export function blockedUseful(n: i32): bool {
 
 /** Scratch bytes of the blocked stages at size n: the [V; W; V] stack, the band vectors, gemm64's workspace. */
 export function blockedScratchBytes(n: i32): i32 {
-  return (stackDoubles(n) + SYMV_BANDS * n) * 8 + gemm64WorkspaceBytes();
+  return gemmWorkOffset(n) + gemm64WorkspaceBytes();
+}
+
+/** Byte offset in the scratch of gemm64's workspace, after the stack region, the SYMV bands and 2 NB coefficients. */
+function gemmWorkOffset(n: i32): i32 {
+  return (stackDoubles(n) + SYMV_BANDS * n + 2 * NB) * 8;
 }
 
 /** Doubles of the region holding stage 1's [V; W; V] stack, later stage 2's V, T, X and Y. */
@@ -82,13 +87,14 @@ export function tridiagonalisePanels(n: i32, z: usize, d: usize, e: usize, tau: 
   const ldS = stackLd(n);
   const stack = scratch; // 3 NB rows of ldS doubles: [V; W; V]
   const bands = stack + <usize>stackDoubles(n) * 8;
-  const gemmWork = bands + <usize>SYMV_BANDS * ld;
+  const coef = bands + <usize>SYMV_BANDS * ld;
+  const gemmWork = scratch + <usize>gemmWorkOffset(n);
   const k1 = blockedColumns(n);
   let k0 = 0;
   for (; k0 < k1; k0 += NB) {
     const m = n - k0;
     const base = z + <usize>k0 * ld + (<usize>k0 << 3); // trailing (0, 0)
-    panel(m, ld, base, at(d, k0), at(e, k0), at(tau, k0), stack, <usize>ldS << 3, bands);
+    panel(m, ld, base, at(d, k0), at(e, k0), at(tau, k0), stack, <usize>ldS << 3, bands, coef);
     // V's rows (from column NB on) above and below W's in the stack.
     for (let c = 0; c < NB; c++) {
       const v = base + <usize>c * ld;
@@ -112,15 +118,19 @@ export function tridiagonalisePanels(n: i32, z: usize, d: usize, e: usize, tau: 
  * `base` (leading dimension ld bytes), W's columns to stack rows NB..2NB-1 (in
  * trailing coordinates). Only the panel's own rows are written in z.
  */
-function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, stack: usize, ldS: usize, bands: usize): void {
+function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, stack: usize, ldS: usize,
+  bands: usize, coef: usize): void {
   const wBase = stack + <usize>NB * ldS;
+  const ca = coef, cb = coef + (<usize>NB << 3);
   for (let c = 0; c < NB; c++) {
     const row = base + <usize>c * ld;
-    // Column c (= row c) from the diagonal on, with the earlier reflectors applied.
+    // Column c (= row c) from the diagonal on, with the earlier reflectors
+    // applied: minus V_p[c] W_p + W_p[c] V_p for p < c.
     for (let p = 0; p < c; p++) {
-      const vp = base + <usize>p * ld, wp = wBase + <usize>p * ldS;
-      rank2Row(m - c, at(row, c), load<f64>(at(vp, c)), load<f64>(at(wp, c)), at(vp, c), at(wp, c));
+      store<f64>(at(ca, p), load<f64>(at(base + <usize>p * ld, c)));
+      store<f64>(at(cb, p), load<f64>(at(wBase + <usize>p * ldS, c)));
     }
+    subtractPairs(m - c, at(row, c), c, at(base, c), ld, at(wBase, c), ldS, ca, cb);
     store<f64>(at(d, c), load<f64>(at(row, c)));
     const s = m - c - 1;
     const v = at(row, c + 1);
@@ -135,16 +145,86 @@ function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, s
     symv(s, at(base + <usize>(c + 1) * ld, c + 1), ld, v, w, bands);
     // ... minus what the panel's earlier updates would have changed:
     // (V W^T + W V^T) v = V (W^T v) + W (V^T v).
-    for (let p = 0; p < c; p++) {
-      const vp = at(base + <usize>p * ld, c + 1), wp = at(wBase + <usize>p * ldS, c + 1);
-      rank2Row(s, w, dot(s, vp, v), dot(s, wp, v), vp, wp);
-    }
+    dotPairs(s, v, c, at(base, c + 1), ld, at(wBase, c + 1), ldS, ca, cb);
+    subtractPairs(s, w, c, at(base, c + 1), ld, at(wBase, c + 1), ldS, ca, cb);
     // w = tau w - (tau^2/2)(w.v) v, as in the unblocked code.
     const tv = f64x2.splat(t);
     let j = 0;
     for (; j + 2 <= s; j += 2) v128.store(at(w, j), f64x2.mul(v128.load(at(w, j)), tv));
     for (; j < s; j++) store<f64>(at(w, j), load<f64>(at(w, j)) * t);
     axpy(s, -0.5 * t * dot(s, w, v), v, w);
+  }
+}
+
+/**
+ * row[j] -= sum_{p < count} (a[p] W_p[j] + b[p] V_p[j]), j < len, with
+ * V_p = v0 + p ldV and W_p = w0 + p ldW (bytes): two p at a time, so each
+ * pass over the row serves four vectors.
+ */
+function subtractPairs(len: i32, row: usize, count: i32, v0: usize, ldV: usize, w0: usize, ldW: usize, a: usize, b: usize): void {
+  let p = 0;
+  for (; p + 2 <= count; p += 2) {
+    const va0 = v128.load64_splat(at(a, p)), vb0 = v128.load64_splat(at(b, p));
+    const va1 = v128.load64_splat(at(a, p + 1)), vb1 = v128.load64_splat(at(b, p + 1));
+    const V0 = v0 + <usize>p * ldV, V1 = V0 + ldV, W0 = w0 + <usize>p * ldW, W1 = W0 + ldW;
+    let j = 0;
+    for (; j + 2 <= len; j += 2) {
+      const o = <usize>j << 3;
+      let r = v128.load(row + o);
+      r = nmadd64(va0, v128.load(W0 + o), r);
+      r = nmadd64(vb0, v128.load(V0 + o), r);
+      r = nmadd64(va1, v128.load(W1 + o), r);
+      r = nmadd64(vb1, v128.load(V1 + o), r);
+      v128.store(row + o, r);
+    }
+    if (j < len) {
+      const q = at(row, j);
+      store<f64>(q, load<f64>(q) - load<f64>(at(a, p)) * load<f64>(at(W0, j)) - load<f64>(at(b, p)) * load<f64>(at(V0, j))
+        - load<f64>(at(a, p + 1)) * load<f64>(at(W1, j)) - load<f64>(at(b, p + 1)) * load<f64>(at(V1, j)));
+    }
+  }
+  if (p < count) {
+    rank2Row(len, row, load<f64>(at(a, p)), load<f64>(at(b, p)), v0 + <usize>p * ldV, w0 + <usize>p * ldW);
+  }
+}
+
+/**
+ * a[p] = V_p . x and b[p] = W_p . x for p < count (V_p, W_p as in
+ * subtractPairs), two p at a time so that each load of x serves four dots.
+ */
+function dotPairs(len: i32, x: usize, count: i32, v0: usize, ldV: usize, w0: usize, ldW: usize, a: usize, b: usize): void {
+  let p = 0;
+  for (; p + 2 <= count; p += 2) {
+    const V0 = v0 + <usize>p * ldV, V1 = V0 + ldV, W0 = w0 + <usize>p * ldW, W1 = W0 + ldW;
+    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
+    let j = 0;
+    for (; j + 2 <= len; j += 2) {
+      const o = <usize>j << 3;
+      const xv = v128.load(x + o);
+      s0 = madd64(xv, v128.load(V0 + o), s0);
+      s1 = madd64(xv, v128.load(W0 + o), s1);
+      s2 = madd64(xv, v128.load(V1 + o), s2);
+      s3 = madd64(xv, v128.load(W1 + o), s3);
+    }
+    let d0 = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1);
+    let d1 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
+    let d2 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
+    let d3 = f64x2.extract_lane(s3, 0) + f64x2.extract_lane(s3, 1);
+    if (j < len) {
+      const xj = load<f64>(at(x, j));
+      d0 += xj * load<f64>(at(V0, j));
+      d1 += xj * load<f64>(at(W0, j));
+      d2 += xj * load<f64>(at(V1, j));
+      d3 += xj * load<f64>(at(W1, j));
+    }
+    store<f64>(at(a, p), d0);
+    store<f64>(at(b, p), d1);
+    store<f64>(at(a, p + 1), d2);
+    store<f64>(at(b, p + 1), d3);
+  }
+  if (p < count) {
+    store<f64>(at(a, p), dot(len, v0 + <usize>p * ldV, x));
+    store<f64>(at(b, p), dot(len, w0 + <usize>p * ldW, x));
   }
 }
 
@@ -164,7 +244,7 @@ export function accumulatePanels(n: i32, z: usize, tau: usize, kb: i32, scratch:
   const t = vs + <usize>(NB * ldV) * 8; // NB x NB
   const x = t + <usize>(NB * NB) * 8; // n x NB
   const y = x + <usize>(n * NB) * 8; // n x NB
-  const gemmWork = scratch + <usize>(stackDoubles(n) + SYMV_BANDS * n) * 8;
+  const gemmWork = scratch + <usize>gemmWorkOffset(n);
   for (let lo = kb - NB; lo >= 0; lo -= NB) {
     const len = n - lo - 1; // the block: rows and columns lo+1..n-1
     for (let c = 0; c < NB; c++) {
