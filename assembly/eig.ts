@@ -3,15 +3,24 @@
 // Three stages, each arranged so that every inner loop runs along a row
 // (contiguous, f64x2):
 //   1. Householder tridiagonalisation of the full matrix, reflector k taken
-//      from row k (by symmetry, the same as column k). The rank-2 update of
-//      step k and the matrix-vector product of step k+1 share one pass over
-//      the trailing matrix: once the first trailing row is updated, the next
-//      reflector is known, and each later row is dotted with it while it is
-//      still in L1. Reflector k is stored in row k, right of the diagonal.
+//      from row k (by symmetry, the same as column k), stored in row k right
+//      of the diagonal. From n = 160 on (and given the workspace), the first
+//      columns go in panels of 32 (assembly/tridiag-blocked.ts, LAPACK's
+//      dsytrd/dlatrd): per column one matrix-vector product over the
+//      untouched trailing matrix, and per panel one rank-64 update of it as a
+//      GEMM (gemm64), which turns half of the 4/3 n^3 flops into GEMM work.
+//      The last columns (a trailing matrix under 160 rows), and every column
+//      below that size, run unblocked: the rank-2 update of step k and the
+//      matrix-vector product of step k+1 share one pass over the trailing
+//      matrix (once the first trailing row is updated, the next reflector is
+//      known, and each later row is dotted with it while it is still in L1).
 //   2. Backward accumulation of Q^T = H_{n-3} ... H_0 in place over the
 //      reflectors (right-multiplying by H_k touches rows and columns > k only,
-//      and row k is no longer needed once H_k is applied), four reflectors per
-//      pass over the rows: the pass is memory-bound.
+//      and row k is no longer needed once H_k is applied). The last
+//      reflectors four per pass over the rows (the pass is memory-bound);
+//      where stage 1 ran in panels, the first ones 32 at a time in LAPACK's
+//      compact WY form (dorgqr/dlarft: H_hi ... H_lo = I - V T^T V^T, applied
+//      by three GEMMs).
 //   3. Implicit QL with shifts on the tridiagonal matrix (tql2 of EISPACK, as
 //      in JAMA). Eigenvectors are rows of Z = (Q R_1 R_2 ...)^T, so each
 //      Givens rotation combines two rows. The rotations are not applied as
@@ -24,11 +33,14 @@
 // Threads: the O(n^3) parts are split between the kernel threads
 // (assembly/threads.ts) by rows or columns, each row or column computed by
 // exactly the same operations as on one thread, so the result is
-// bit-identical for any thread count: each tridiagonalisation step's pass over
-// the trailing rows (one job per step, after the step's reflector is known),
-// each four-reflector accumulation pass (row bands), and each replay of the
-// rotation log (bands of 8-column strips, each thread copying strips into its
-// own workspace). QL itself and the small steps stay on the calling thread.
+// bit-identical for any thread count: each unblocked tridiagonalisation step's
+// pass over the trailing rows (one job per step, after the step's reflector is
+// known), each blocked step's matrix-vector product (four fixed row bands,
+// threads taking whole bands), the blocked stages' GEMMs (gemm64's own row
+// bands), each four-reflector accumulation pass (row bands), and each replay
+// of the rotation log (bands of 8-column strips, each thread copying strips
+// into its own workspace). QL itself and the small steps stay on the calling
+// thread.
 //
 // Output: w ascending; z (n x n, contiguous) holds the eigenvectors as ROWS:
 // row j of z is the unit eigenvector of w[j] (z = U^T).
@@ -58,7 +70,7 @@ export const JOB_SYMV: i32 = 24;
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
 // @ts-ignore: decorator
-@inline const SPLIT_MIN_ROWS: i32 = 96;
+@inline export const SPLIT_MIN_ROWS: i32 = 96;
 
 /** Return codes of eigSym. */
 export const EIG_OK: i32 = 0;
@@ -67,9 +79,10 @@ export const EIG_NO_CONVERGENCE: i32 = 2;
 export const EIG_WORKSPACE: i32 = 3;
 
 /**
- * Default workspace for eigSym at size n: 3 vectors plus a rotation log of
+ * Default workspace for eigSym at size n: 12 n-vectors plus a rotation log of
  * about n^2/2 rotations (one QL pass needs about 0.75 n^2; a fuller log
- * only means fewer replays).
+ * only means fewer replays), or the blocked stages' scratch where that is
+ * larger.
  */
 export function eigSymWorkspaceBytes(n: i32): i32 {
   const rotations = max(n * n / 2, 4 * n + 64);
@@ -78,8 +91,9 @@ export function eigSymWorkspaceBytes(n: i32): i32 {
   return 12 * n * 8 + (blockedUseful(n) ? max(log, blockedScratchBytes(n)) : log);
 }
 
+/** Address of f64 element i of the array at base. */
 // @ts-ignore: decorator
-@inline function at(base: usize, i: i32): usize {
+@inline export function at(base: usize, i: i32): usize {
   return base + (<usize>i << 3);
 }
 
@@ -332,6 +346,62 @@ function accumulate4Setup(n: i32, z: usize, lo: i32, scratch: usize): void {
   store<f64>(g, dot(len, c3, c2), 40);
 }
 
+/** x[j] -= k0 c0[j] + k1 c1[j] + k2 c2[j] + k3 c3[j] (in that order), j < len: four axpys in one pass over x. */
+// @ts-ignore: decorator
+@inline export function axpy4(len: i32, x: usize, k0: f64, c0: usize, k1: f64, c1: usize, k2: f64, c2: usize, k3: f64, c3: usize): void {
+  const s0 = f64x2.splat(k0), s1 = f64x2.splat(k1), s2 = f64x2.splat(k2), s3 = f64x2.splat(k3);
+  let j = 0;
+  for (; j + 2 <= len; j += 2) {
+    const o = <usize>j << 3;
+    let xv = v128.load(x + o);
+    xv = nmadd64(s0, v128.load(c0 + o), xv);
+    xv = nmadd64(s1, v128.load(c1 + o), xv);
+    xv = nmadd64(s2, v128.load(c2 + o), xv);
+    xv = nmadd64(s3, v128.load(c3 + o), xv);
+    v128.store(x + o, xv);
+  }
+  if (j < len) {
+    const p = at(x, j);
+    store<f64>(p, load<f64>(p) - k0 * load<f64>(at(c0, j)) - k1 * load<f64>(at(c1, j)) - k2 * load<f64>(at(c2, j)) - k3 * load<f64>(at(c3, j)));
+  }
+}
+
+// dot4's results (globals belong to one instance, i.e. to one thread).
+export let dot4Out0: f64 = 0;
+export let dot4Out1: f64 = 0;
+export let dot4Out2: f64 = 0;
+export let dot4Out3: f64 = 0;
+
+/** x . c0, ..., x . c3 over len entries into dot4Out0..3: four dot products in one pass over x. */
+// @ts-ignore: decorator
+@inline export function dot4(len: i32, x: usize, c0: usize, c1: usize, c2: usize, c3: usize): void {
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
+  let j = 0;
+  for (; j + 2 <= len; j += 2) {
+    const o = <usize>j << 3;
+    const xv = v128.load(x + o);
+    a0 = madd64(xv, v128.load(c0 + o), a0);
+    a1 = madd64(xv, v128.load(c1 + o), a1);
+    a2 = madd64(xv, v128.load(c2 + o), a2);
+    a3 = madd64(xv, v128.load(c3 + o), a3);
+  }
+  let d0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
+  let d1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
+  let d2 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
+  let d3 = f64x2.extract_lane(a3, 0) + f64x2.extract_lane(a3, 1);
+  if (j < len) {
+    const xj = load<f64>(at(x, j));
+    d0 += xj * load<f64>(at(c0, j));
+    d1 += xj * load<f64>(at(c1, j));
+    d2 += xj * load<f64>(at(c2, j));
+    d3 += xj * load<f64>(at(c3, j));
+  }
+  dot4Out0 = d0;
+  dot4Out1 = d1;
+  dot4Out2 = d2;
+  dot4Out3 = d3;
+}
+
 /**
  * Applies H_{lo+3}, H_{lo+2}, H_{lo+1}, H_lo (in that order) to rows i0..i1-1
  * (all > lo) of z, after accumulate4Setup. Rows are independent.
@@ -351,27 +421,8 @@ function accumulate4Rows(n: i32, z: usize, tau: usize, lo: i32, scratch: usize, 
     const row = z + <usize>i * ld;
     // d_j = x . v_j: the shared columns in one pass, then the few before them.
     const x = at(row, hi + 1);
-    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
-    let j = 0;
-    for (; j + 2 <= len; j += 2) {
-      const o = <usize>j << 3;
-      const xv = v128.load(x + o);
-      a0 = madd64(xv, v128.load(c0 + o), a0);
-      a1 = madd64(xv, v128.load(c1 + o), a1);
-      a2 = madd64(xv, v128.load(c2 + o), a2);
-      a3 = madd64(xv, v128.load(c3 + o), a3);
-    }
-    let d0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-    let d1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
-    let d2 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
-    let d3 = f64x2.extract_lane(a3, 0) + f64x2.extract_lane(a3, 1);
-    if (j < len) {
-      const xj = load<f64>(at(x, j));
-      d0 += xj * load<f64>(at(c0, j));
-      d1 += xj * load<f64>(at(c1, j));
-      d2 += xj * load<f64>(at(c2, j));
-      d3 += xj * load<f64>(at(c3, j));
-    }
+    dot4(len, x, c0, c1, c2, c3);
+    let d0 = dot4Out0, d1 = dot4Out1, d2 = dot4Out2, d3 = dot4Out3;
     for (let col = lo + 1; col <= hi; col++) {
       const xc = load<f64>(at(row, col));
       d0 += xc * load<f64>(at(v0, col));
@@ -383,21 +434,7 @@ function accumulate4Rows(n: i32, z: usize, tau: usize, lo: i32, scratch: usize, 
     const k2 = t2 * (d2 - k3 * g32);
     const k1 = t1 * (d1 - k3 * g31 - k2 * g21);
     const k0 = t0 * (d0 - k3 * g30 - k2 * g20 - k1 * g10);
-    const s0 = f64x2.splat(k0), s1 = f64x2.splat(k1), s2 = f64x2.splat(k2), s3 = f64x2.splat(k3);
-    j = 0;
-    for (; j + 2 <= len; j += 2) {
-      const o = <usize>j << 3;
-      let xv = v128.load(x + o);
-      xv = nmadd64(s0, v128.load(c0 + o), xv);
-      xv = nmadd64(s1, v128.load(c1 + o), xv);
-      xv = nmadd64(s2, v128.load(c2 + o), xv);
-      xv = nmadd64(s3, v128.load(c3 + o), xv);
-      v128.store(x + o, xv);
-    }
-    if (j < len) {
-      const p = at(x, j);
-      store<f64>(p, load<f64>(p) - k0 * load<f64>(at(c0, j)) - k1 * load<f64>(at(c1, j)) - k2 * load<f64>(at(c2, j)) - k3 * load<f64>(at(c3, j)));
-    }
+    axpy4(len, x, k0, c0, k1, c1, k2, c2, k3, c3);
     for (let col = lo + 1; col <= hi; col++) {
       const p = at(row, col);
       let xc = load<f64>(p) - k0 * load<f64>(at(v0, col));
@@ -537,8 +574,10 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
  * n x n matrix a (row-major, leading dimension lda; both triangles are read).
  * z must be n x n contiguous and may alias a when lda = n. work: workBytes
  * bytes, eigSymWorkspaceBytes(n) for full speed; at least 12n doubles plus
- * 24(n + 2) bytes (a smaller log only means more replays). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
- * EIG_NO_CONVERGENCE or EIG_WORKSPACE.
+ * 24(n + 2) bytes (a smaller log only means more replays; from n = 160 on, a
+ * workspace without room for the blocked stages' scratch runs stages 1-2
+ * unblocked, as accurate but rounded differently). Returns EIG_OK,
+ * EIG_NOT_FINITE (outputs NaN), EIG_NO_CONVERGENCE or EIG_WORKSPACE.
  */
 export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usize, workBytes: i32): i32 {
   if (n <= 0) return EIG_OK;

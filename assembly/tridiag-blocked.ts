@@ -22,10 +22,14 @@
 // summing into its own vector, and the band vectors are added in band order:
 // the cut depends on the size alone, so the result is bit-identical for any
 // thread count (threads take whole bands).
+//
+// Stage 2 applies the same columns' reflectors NB at a time in LAPACK's
+// compact WY form (accumulatePanels): three GEMMs per block instead of NB/4
+// memory-bound passes over the rows.
 
-import { madd64, nmadd64 } from "./simd";
+import { madd64 } from "./simd";
 import { dot } from "./dot64";
-import { axpy, identityBlock, rank2Row, reflector, JOB_SYMV } from "./eig";
+import { at, axpy, axpy4, dot4, dot4Out0, dot4Out1, dot4Out2, dot4Out3, identityBlock, rank2Row, reflector, JOB_SYMV, SPLIT_MIN_ROWS } from "./eig";
 import { gemm64, gemm64WorkspaceBytes, G64_LOWER, G64_TRANS_A, G64_TRANS_B } from "./gemm64";
 import { availableThreads, jobArgs, runJob } from "./threads";
 
@@ -37,14 +41,6 @@ import { availableThreads, jobArgs, runJob } from "./threads";
 @inline export const BLOCK_MIN: i32 = 128;
 // @ts-ignore: decorator
 @inline const SYMV_BANDS: i32 = 4;
-// Below this many rows one thread does the product (waking a worker costs more).
-// @ts-ignore: decorator
-@inline const SPLIT_MIN_ROWS: i32 = 96;
-
-// @ts-ignore: decorator
-@inline function at(base: usize, i: i32): usize {
-  return base + (<usize>i << 3);
-}
 
 /** True when the blocked stages are used at size n. */
 export function blockedUseful(n: i32): bool {
@@ -164,24 +160,8 @@ function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, s
 function subtractPairs(len: i32, row: usize, count: i32, v0: usize, ldV: usize, w0: usize, ldW: usize, a: usize, b: usize): void {
   let p = 0;
   for (; p + 2 <= count; p += 2) {
-    const va0 = v128.load64_splat(at(a, p)), vb0 = v128.load64_splat(at(b, p));
-    const va1 = v128.load64_splat(at(a, p + 1)), vb1 = v128.load64_splat(at(b, p + 1));
-    const V0 = v0 + <usize>p * ldV, V1 = V0 + ldV, W0 = w0 + <usize>p * ldW, W1 = W0 + ldW;
-    let j = 0;
-    for (; j + 2 <= len; j += 2) {
-      const o = <usize>j << 3;
-      let r = v128.load(row + o);
-      r = nmadd64(va0, v128.load(W0 + o), r);
-      r = nmadd64(vb0, v128.load(V0 + o), r);
-      r = nmadd64(va1, v128.load(W1 + o), r);
-      r = nmadd64(vb1, v128.load(V1 + o), r);
-      v128.store(row + o, r);
-    }
-    if (j < len) {
-      const q = at(row, j);
-      store<f64>(q, load<f64>(q) - load<f64>(at(a, p)) * load<f64>(at(W0, j)) - load<f64>(at(b, p)) * load<f64>(at(V0, j))
-        - load<f64>(at(a, p + 1)) * load<f64>(at(W1, j)) - load<f64>(at(b, p + 1)) * load<f64>(at(V1, j)));
-    }
+    const V0 = v0 + <usize>p * ldV, W0 = w0 + <usize>p * ldW;
+    axpy4(len, row, load<f64>(at(a, p)), W0, load<f64>(at(b, p)), V0, load<f64>(at(a, p + 1)), W0 + ldW, load<f64>(at(b, p + 1)), V0 + ldV);
   }
   if (p < count) {
     rank2Row(len, row, load<f64>(at(a, p)), load<f64>(at(b, p)), v0 + <usize>p * ldV, w0 + <usize>p * ldW);
@@ -195,32 +175,12 @@ function subtractPairs(len: i32, row: usize, count: i32, v0: usize, ldV: usize, 
 function dotPairs(len: i32, x: usize, count: i32, v0: usize, ldV: usize, w0: usize, ldW: usize, a: usize, b: usize): void {
   let p = 0;
   for (; p + 2 <= count; p += 2) {
-    const V0 = v0 + <usize>p * ldV, V1 = V0 + ldV, W0 = w0 + <usize>p * ldW, W1 = W0 + ldW;
-    let s0 = f64x2.splat(0), s1 = f64x2.splat(0), s2 = f64x2.splat(0), s3 = f64x2.splat(0);
-    let j = 0;
-    for (; j + 2 <= len; j += 2) {
-      const o = <usize>j << 3;
-      const xv = v128.load(x + o);
-      s0 = madd64(xv, v128.load(V0 + o), s0);
-      s1 = madd64(xv, v128.load(W0 + o), s1);
-      s2 = madd64(xv, v128.load(V1 + o), s2);
-      s3 = madd64(xv, v128.load(W1 + o), s3);
-    }
-    let d0 = f64x2.extract_lane(s0, 0) + f64x2.extract_lane(s0, 1);
-    let d1 = f64x2.extract_lane(s1, 0) + f64x2.extract_lane(s1, 1);
-    let d2 = f64x2.extract_lane(s2, 0) + f64x2.extract_lane(s2, 1);
-    let d3 = f64x2.extract_lane(s3, 0) + f64x2.extract_lane(s3, 1);
-    if (j < len) {
-      const xj = load<f64>(at(x, j));
-      d0 += xj * load<f64>(at(V0, j));
-      d1 += xj * load<f64>(at(W0, j));
-      d2 += xj * load<f64>(at(V1, j));
-      d3 += xj * load<f64>(at(W1, j));
-    }
-    store<f64>(at(a, p), d0);
-    store<f64>(at(b, p), d1);
-    store<f64>(at(a, p + 1), d2);
-    store<f64>(at(b, p + 1), d3);
+    const V0 = v0 + <usize>p * ldV, W0 = w0 + <usize>p * ldW;
+    dot4(len, x, V0, W0, V0 + ldV, W0 + ldW);
+    store<f64>(at(a, p), dot4Out0);
+    store<f64>(at(b, p), dot4Out1);
+    store<f64>(at(a, p + 1), dot4Out2);
+    store<f64>(at(b, p + 1), dot4Out3);
   }
   if (p < count) {
     store<f64>(at(a, p), dot(len, v0 + <usize>p * ldV, x));
