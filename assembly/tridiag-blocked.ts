@@ -23,9 +23,9 @@
 // the cut depends on the size alone, so the result is bit-identical for any
 // thread count (threads take whole bands).
 //
-// Stage 2 applies the same columns' reflectors NB at a time in LAPACK's
-// compact WY form (accumulatePanels): three GEMMs per block instead of NB/4
-// memory-bound passes over the rows.
+// Stage 2 applies the same columns' reflectors WY at a time in LAPACK's
+// compact WY form (accumulatePanels): GEMMs instead of WY/4 memory-bound
+// passes over the rows.
 
 import { madd64 } from "./simd";
 import { dot } from "./dot64";
@@ -36,6 +36,9 @@ import { availableThreads, jobArgs, runJob } from "./threads";
 /** Panel width: reflectors per rank-2NB update. */
 // @ts-ignore: decorator
 @inline export const NB: i32 = 32;
+/** Reflectors per WY block of stage 2 (64 and 128, deeper GEMMs, measured no faster at n = 512). */
+// @ts-ignore: decorator
+@inline export const WY: i32 = 32;
 /** Panels run while the trailing matrix after them has at least this many rows. */
 // @ts-ignore: decorator
 @inline export const BLOCK_MIN: i32 = 128;
@@ -59,7 +62,7 @@ function gemmWorkOffset(n: i32): i32 {
 
 /** Doubles of the region holding stage 1's [V; W; V] stack, later stage 2's V, T, X and Y. */
 function stackDoubles(n: i32): i32 {
-  return max(3 * NB * stackLd(n), NB * stackLd(n) + NB * NB + 2 * n * NB);
+  return max(3 * NB * stackLd(n), WY * stackLd(n) + WY * WY + 2 * n * WY);
 }
 
 /** Columns (and reflectors) that the blocked stages handle at size n: whole panels while blocking pays. */
@@ -190,65 +193,64 @@ function dotPairs(len: i32, x: usize, count: i32, v0: usize, ldV: usize, w0: usi
 
 /**
  * Stage 2 for reflectors kb-1 down to 0 (kb = blockedColumns(n)), after eig.ts's
- * accumulate has applied reflectors kb..n-3: NB reflectors at a time as
+ * accumulate has applied reflectors kb..n-3: WY reflectors at a time as
  * H_hi ... H_lo = I - V T^T V^T (T from dlarft, forward), so that
- * Z <- Z - (Z V) T^T V^T is three GEMMs. Rows and columns > lo join the block
- * as in the unblocked code (identityBlock), and the block's first NB rows are
- * then identity rows, its first NB columns below them zero: Z V needs only the
+ * Z <- Z - (Z V) T^T V^T is three GEMMs (a fourth forms V^T V for T).
+ * Rows and columns > lo join the block
+ * as in the unblocked code (identityBlock), and the block's first WY rows are
+ * then identity rows, its first WY columns below them zero: Z V needs only the
  * rest. scratch: blockedScratchBytes(n) bytes.
  */
 export function accumulatePanels(n: i32, z: usize, tau: usize, kb: i32, scratch: usize): void {
   const ld = <usize>n << 3;
   const ldV = stackLd(n);
-  const vs = scratch; // NB rows of ldV doubles: the block's reflectors from column lo+1 on, zero-filled
-  const t = vs + <usize>(NB * ldV) * 8; // NB x NB
-  const x = t + <usize>(NB * NB) * 8; // n x NB
-  const y = x + <usize>(n * NB) * 8; // n x NB
+  const vs = scratch; // WY rows of ldV doubles: the block's reflectors from column lo+1 on, zero-filled
+  const t = vs + <usize>(WY * ldV) * 8; // WY x WY
+  const x = t + <usize>(WY * WY) * 8; // n x WY
+  const y = x + <usize>(n * WY) * 8; // n x WY
   const gemmWork = scratch + <usize>gemmWorkOffset(n);
-  for (let lo = kb - NB; lo >= 0; lo -= NB) {
+  for (let hi = kb; hi > 0; hi -= WY) {
+    const lo = max(0, hi - WY), b = hi - lo; // reflectors lo..hi-1
     const len = n - lo - 1; // the block: rows and columns lo+1..n-1
-    for (let c = 0; c < NB; c++) {
+    for (let c = 0; c < b; c++) {
       const dst = vs + <usize>(c * ldV) * 8, src = z + <usize>(lo + c) * ld + (<usize>(lo + 1) << 3);
       for (let j = 0; j < c; j++) store<f64>(at(dst, j), 0);
       for (let j = c; j < len; j++) store<f64>(at(dst, j), load<f64>(at(src, j)));
     }
-    triangularFactor(len, vs, ldV, at(tau, lo), t);
-    identityBlock(n, z, lo + 1, lo + NB);
-    // X = Z V: its first NB rows are V's (identity rows of Z), the rest a GEMM.
-    for (let i = 0; i < NB; i++) {
-      for (let c = 0; c < NB; c++) store<f64>(at(x, i * NB + c), load<f64>(at(vs + <usize>(c * ldV) * 8, i)));
+    // T from the Gram V^T V (in y for now).
+    gemm64(G64_TRANS_B, b, b, len, 1, vs, ldV, vs, ldV, 0, y, b, gemmWork);
+    triangularFactor(b, y, at(tau, lo), t);
+    identityBlock(n, z, lo + 1, hi);
+    // X = Z V: its first b rows are V's (identity rows of Z), the rest a GEMM.
+    for (let i = 0; i < b; i++) {
+      for (let c = 0; c < b; c++) store<f64>(at(x, i * b + c), load<f64>(at(vs + <usize>(c * ldV) * 8, i)));
     }
     const block = z + <usize>(lo + 1) * ld + (<usize>(lo + 1) << 3);
-    const rest = len - NB;
-    gemm64(G64_TRANS_B, rest, NB, rest, 1, block + <usize>NB * ld + (<usize>NB << 3), n,
-      at(vs, NB), ldV, 0, at(x, NB * NB), NB, gemmWork);
+    const rest = len - b;
+    gemm64(G64_TRANS_B, rest, b, rest, 1, block + <usize>b * ld + (<usize>b << 3), n,
+      at(vs, b), ldV, 0, at(x, b * b), b, gemmWork);
     // Y = X T^T, then Z -= Y V^T.
-    gemm64(G64_TRANS_B, len, NB, NB, 1, x, NB, t, NB, 0, y, NB, gemmWork);
-    gemm64(0, len, len, NB, -1, y, NB, vs, ldV, 1, block, n, gemmWork);
+    gemm64(G64_TRANS_B, len, b, b, 1, x, b, t, b, 0, y, b, gemmWork);
+    gemm64(0, len, len, b, -1, y, b, vs, ldV, 1, block, n, gemmWork);
   }
 }
 
 /**
- * T (NB x NB, upper triangular) of H_0 H_1 ... H_{NB-1} = I - V T V^T for the
- * reflectors in rows of vs (each zero left of its leading 1), as LAPACK's
- * dlarft (forward, columnwise): T[i][i] = tau_i and
- * T[0:i, i] = -tau_i T[0:i, 0:i] (V[:, 0:i]^T v_i).
+ * T (b x b, upper triangular) of H_0 H_1 ... H_{b-1} = I - V T V^T from the
+ * reflectors' Gram g = V^T V (b x b), as LAPACK's dlarft (forward,
+ * columnwise): T[i][i] = tau_i and T[0:i, i] = -tau_i T[0:i, 0:i] g[0:i, i].
  */
-function triangularFactor(len: i32, vs: usize, ldV: i32, tau: usize, t: usize): void {
-  for (let i = 0; i < NB; i++) {
+function triangularFactor(b: i32, g: usize, tau: usize, t: usize): void {
+  for (let i = 0; i < b; i++) {
     const ti = load<f64>(at(tau, i));
-    const vi = vs + <usize>(i * ldV) * 8;
-    for (let r = 0; r < NB; r++) if (r > i) store<f64>(at(t, r * NB + i), 0);
-    store<f64>(at(t, i * NB + i), ti);
-    // Column i above the diagonal: first -tau_i (v_r . v_i), then times T[0:i, 0:i] in place (row r uses rows >= r).
-    for (let r = 0; r < i; r++) {
-      const vr = vs + <usize>(r * ldV) * 8;
-      store<f64>(at(t, r * NB + i), ti == 0 ? 0 : -ti * dot(len - i, at(vr, i), at(vi, i)));
-    }
+    for (let r = i + 1; r < b; r++) store<f64>(at(t, r * b + i), 0);
+    store<f64>(at(t, i * b + i), ti);
+    for (let r = 0; r < i; r++) store<f64>(at(t, r * b + i), ti == 0 ? 0 : -ti * load<f64>(at(g, r * b + i)));
+    // Times T[0:i, 0:i] in place: row r reads only entries r.. of the column.
     for (let r = 0; r < i; r++) {
       let sum: f64 = 0;
-      for (let q = r; q < i; q++) sum += load<f64>(at(t, r * NB + q)) * load<f64>(at(t, q * NB + i));
-      store<f64>(at(t, r * NB + i), sum);
+      for (let q = r; q < i; q++) sum += load<f64>(at(t, r * b + q)) * load<f64>(at(t, q * b + i));
+      store<f64>(at(t, r * b + i), sum);
     }
   }
 }
