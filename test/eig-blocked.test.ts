@@ -132,6 +132,25 @@ test("eigSym on clustered, graded and rank-deficient matrices above the blocking
   }
 });
 
+test("eigSym above the blocking threshold where reflectors are the identity (tau = 0): diagonal and block-diagonal", () => {
+  const n = 200;
+  const spectrum = Array.from({ length: n }, (_, i) => Math.cos(i));
+  const diagonal = new Float64Array(n * n);
+  spectrum.forEach((v, i) => (diagonal[i * n + i] = v));
+  const outDiagonal = eig(n, diagonal);
+  checkDecomposition(diagonal, n, outDiagonal, "diagonal n=200");
+  assertClose(outDiagonal.values, [...spectrum].sort((x, y) => x - y), 0, 0, "diagonal n=200: eigenvalues exact");
+  // Two random blocks, 50 and 150 rows: column 49 has nothing below its subdiagonal to annihilate.
+  const blocks = new Float64Array(n * n);
+  for (const [first, size, seed] of [[0, 50, 21], [50, 150, 22]]) {
+    const block = randomSymmetric(size, seed);
+    for (let i = 0; i < size; i++) for (let j = 0; j < size; j++) blocks[(first + i) * n + first + j] = block[i * size + j];
+  }
+  const outBlocks = eig(n, blocks);
+  checkDecomposition(blocks, n, outBlocks, "block-diagonal n=200");
+  assertClose(outBlocks.values, refEigSym(n, blocks).values, 8 * n * EPS * normF(blocks), 0, "block-diagonal n=200: vs the oracle");
+});
+
 test("eigSym at n = 512: the blocked stages run as f64 GEMMs and agree with the unblocked ones", () => {
   const n = 512;
   // A trained layer's Gram: 100 zero eigenvalues, a cluster at 1, the rest up to 2.2.
