@@ -7,8 +7,9 @@
 //      of the diagonal. From n = 160 on (and given the workspace), the first
 //      columns go in panels of 32 (assembly/tridiag-blocked.ts, LAPACK's
 //      dsytrd/dlatrd): per column one matrix-vector product over the
-//      untouched trailing matrix, and per panel one rank-64 update of it as a
-//      GEMM (gemm64), which turns half of the 4/3 n^3 flops into GEMM work.
+//      untouched trailing matrix, and per panel one rank-64 update of it with
+//      gemm64's tile kernel, which turns half of the 4/3 n^3 flops into GEMM
+//      work.
 //      The last columns (a trailing matrix under 160 rows), and every column
 //      below that size, run unblocked: the rank-2 update of step k and the
 //      matrix-vector product of step k+1 share one pass over the trailing
@@ -36,8 +37,9 @@
 // bit-identical for any thread count: each unblocked tridiagonalisation step's
 // pass over the trailing rows (one job per step, after the step's reflector is
 // known), each blocked step's matrix-vector product (four fixed row bands,
-// threads taking whole bands), the blocked stages' GEMMs (gemm64's own row
-// bands), each four-reflector accumulation pass (row bands), and each replay
+// threads taking whole bands), each panel's rank-64 update (row bands of its
+// lower triangle), the WY blocks' GEMMs (gemm64's own row bands), each
+// four-reflector accumulation pass (row bands), and each replay
 // of the rotation log (bands of 8-column strips, each thread copying strips
 // into its own workspace). QL itself and the small steps stay on the calling
 // thread.
@@ -53,7 +55,7 @@
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
-import { accumulatePanels, blockedColumns, blockedScratchBytes, blockedUseful, symvShare, tridiagonalisePanels } from "./tridiag-blocked";
+import { accumulatePanels, blockedColumns, blockedScratchBytes, blockedUseful, symvShare, syr2kShare, tridiagonalisePanels } from "./tridiag-blocked";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -66,6 +68,7 @@ const JOB_ACCUMULATE: i32 = 17;
 const JOB_REPLAY: i32 = 18;
 // The blocked stages' jobs (assembly/tridiag-blocked.ts).
 export const JOB_SYMV: i32 = 24;
+export const JOB_SYR2K: i32 = 25;
 
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
@@ -562,6 +565,8 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
       lo + 1 + band(rows, tid, threads), lo + 1 + band(rows, tid + 1, threads));
   } else if (kind == JOB_SYMV) {
     symvShare(args, tid, threads);
+  } else if (kind == JOB_SYR2K) {
+    syr2kShare(args, tid, threads);
   } else if (kind == JOB_REPLAY) {
     const n = load<i32>(args), strips = n >> 3;
     replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),

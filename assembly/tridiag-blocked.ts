@@ -12,9 +12,12 @@
 // before its reflector is taken, and W's column needs one pass over the
 // trailing matrix (the symmetric matrix-vector product, BLAS-2: half of the
 // flops). The other half, the trailing matrix's rank-2 updates, becomes one
-// rank-2NB update A -= V W^T + W V^T per panel: a GEMM (gemm64, lower
-// triangle then mirrored) with op(A) = [V W] and op(B)^T = [W V], both read
-// from one stack [V; W; V] of rows.
+// rank-2NB update A -= V W^T + W V^T per panel, a SYR2K of our own (syr2k):
+// gemm64's 4 x 4 tile kernel on [V -W V] packed once per panel, the lower
+// triangle split between threads in bands of equal area, each band mirroring
+// its own rows. gemm64 in lower mode did the same flops, but its passes over
+// C before splitting (scaling by beta, even 1) and after it (the mirror) ran
+// on one thread.
 //
 // The matrix-vector product reads the upper triangle only (row i from the
 // diagonal: one dot for y[i], one axpy into y[i+1..]), so each entry is read
@@ -29,9 +32,9 @@
 
 import { madd64 } from "./simd";
 import { dot } from "./dot64";
-import { at, axpy, axpy4, dot4, dot4Out0, dot4Out1, dot4Out2, dot4Out3, identityBlock, rank2Row, reflector, JOB_SYMV, SPLIT_MIN_ROWS } from "./eig";
-import { gemm64, gemm64WorkspaceBytes, G64_LOWER, G64_TRANS_A, G64_TRANS_B } from "./gemm64";
-import { availableThreads, jobArgs, runJob } from "./threads";
+import { at, axpy, axpy4, dot4, dot4Out0, dot4Out1, dot4Out2, dot4Out3, identityBlock, rank2Row, reflector, JOB_SYMV, JOB_SYR2K, SPLIT_MIN_ROWS } from "./eig";
+import { gemm64, gemm64WorkspaceBytes, kernel4x4, G64_TRANS_B } from "./gemm64";
+import { availableThreads, runJob5, triangleBand } from "./threads";
 
 /** Panel width: reflectors per rank-2NB update. */
 // @ts-ignore: decorator
@@ -50,19 +53,24 @@ export function blockedUseful(n: i32): bool {
   return n - NB >= BLOCK_MIN;
 }
 
-/** Scratch bytes of the blocked stages at size n: the [V; W; V] stack, the band vectors, gemm64's workspace. */
+/** Scratch bytes of the blocked stages at size n: W's rows, the band vectors, gemm64's workspace or the packed panel. */
 export function blockedScratchBytes(n: i32): i32 {
-  return gemmWorkOffset(n) + gemm64WorkspaceBytes();
+  return gemmWorkOffset(n) + max(gemm64WorkspaceBytes(), packedBytes(n));
 }
 
-/** Byte offset in the scratch of gemm64's workspace, after the stack region, the SYMV bands and 2 NB coefficients. */
+/** Bytes of the packed panel: [V W V] in tiles of 4 rows, depth-major. */
+function packedBytes(n: i32): i32 {
+  return ((n + 3) & ~3) * 3 * NB * 8;
+}
+
+/** Byte offset in the scratch of gemm64's workspace (or the packed panel), after W's rows, the SYMV bands and 2 NB coefficients. */
 function gemmWorkOffset(n: i32): i32 {
   return (stackDoubles(n) + SYMV_BANDS * n + 2 * NB) * 8;
 }
 
-/** Doubles of the region holding stage 1's [V; W; V] stack, later stage 2's V, T, X and Y. */
+/** Doubles of the region holding stage 1's W, later stage 2's V, T, X and Y. */
 function stackDoubles(n: i32): i32 {
-  return max(3 * NB * stackLd(n), WY * stackLd(n) + WY * WY + 2 * n * WY);
+  return max(NB * stackLd(n), WY * stackLd(n) + WY * WY + 2 * n * WY);
 }
 
 /** Columns (and reflectors) that the blocked stages handle at size n: whole panels while blocking pays. */
@@ -70,7 +78,7 @@ export function blockedColumns(n: i32): i32 {
   return blockedUseful(n) ? NB * ((n - NB - BLOCK_MIN) / NB + 1) : 0;
 }
 
-/** Row length of the [V; W; V] stack in doubles: not a power of two, so gemm64's walk down its columns spreads over the cache sets. */
+/** Row length of the W rows and of stage 2's V in doubles: not a power of two, so walks down their columns spread over the cache sets. */
 function stackLd(n: i32): i32 {
   return n + 4;
 }
@@ -84,42 +92,112 @@ function stackLd(n: i32): i32 {
 export function tridiagonalisePanels(n: i32, z: usize, d: usize, e: usize, tau: usize, scratch: usize): i32 {
   const ld = <usize>n << 3;
   const ldS = stackLd(n);
-  const stack = scratch; // 3 NB rows of ldS doubles: [V; W; V]
+  const stack = scratch; // W: NB rows of ldS doubles
   const bands = stack + <usize>stackDoubles(n) * 8;
   const coef = bands + <usize>SYMV_BANDS * ld;
-  const gemmWork = scratch + <usize>gemmWorkOffset(n);
+  const packed = scratch + <usize>gemmWorkOffset(n); // gemm64's place: stage 1 has no other use for it
   const k1 = blockedColumns(n);
   let k0 = 0;
   for (; k0 < k1; k0 += NB) {
     const m = n - k0;
     const base = z + <usize>k0 * ld + (<usize>k0 << 3); // trailing (0, 0)
     panel(m, ld, base, at(d, k0), at(e, k0), at(tau, k0), stack, <usize>ldS << 3, bands, coef);
-    // V's rows (from column NB on) above and below W's in the stack.
-    for (let c = 0; c < NB; c++) {
-      const v = base + <usize>c * ld;
-      for (let j = NB; j < m; j++) {
-        const x = load<f64>(at(v, j));
-        store<f64>(at(stack + <usize>(c * ldS) * 8, j), x);
-        store<f64>(at(stack + <usize>((2 * NB + c) * ldS) * 8, j), x);
-      }
-    }
-    // A22 -= [V W] [W V]^T: op(A) = rows 0..2NB-1 of the stack transposed, op(B) = rows NB..3NB-1.
+    // A22 -= V W^T + W V^T, V and W from column NB on.
     const rest = m - NB;
-    const a22 = base + <usize>NB * ld + (<usize>NB << 3);
-    gemm64(G64_TRANS_A | G64_LOWER, rest, rest, 2 * NB, -1, at(stack, NB), ldS, at(stack + <usize>(NB * ldS) * 8, NB), ldS,
-      1, a22, n, gemmWork);
+    packPanel(rest, at(base, NB), ld, at(stack, NB), <usize>ldS << 3, packed);
+    syr2k(rest, base + <usize>NB * ld + (<usize>NB << 3), ld, packed);
   }
   return k0;
 }
 
 /**
+ * Packs rows 0..s-1 of [V -W V] (V_p = v + p ldv, W_p = w + p ldw, p < NB,
+ * bytes) into `packed`: tiles of 4 rows, within a tile depth p = 0..3NB-1, 4
+ * doubles per depth (zero past row s), gemm64's packed layout. [V -W] is a
+ * tile's first 2NB depths, [-W V] its last 2NB: their product, added by
+ * gemm64's tile kernel, is -(V W^T + W V^T).
+ */
+function packPanel(s: i32, v: usize, ldv: usize, w: usize, ldw: usize, packed: usize): void {
+  for (let i0 = 0; i0 < s; i0 += 4) {
+    let dst = packed + <usize>(i0 >> 2) * <usize>(3 * NB * 32);
+    for (let p = 0; p < 3 * NB; p++) {
+      const isW = p >= NB && p < 2 * NB;
+      const src = isW ? w + <usize>(p - NB) * ldw : v + <usize>(p % NB) * ldv;
+      for (let r = 0; r < 4; r++) {
+        const x = i0 + r < s ? load<f64>(at(src, i0 + r)) : 0;
+        store<f64>(at(dst, r), isW ? -x : x);
+      }
+      dst += 32;
+    }
+  }
+}
+
+/**
+ * C -= V W^T + W V^T on the lower triangle of the s x s matrix C (leading
+ * dimension ldc bytes), mirrored to the upper, from the tiles of packPanel. 4 x 4
+ * tiles as in gemm64, but no pass over C before or after: rows of tiles are
+ * split between the kernel threads in bands of equal area, and each band
+ * mirrors its own rows, which no other band reads or writes. Every entry is
+ * computed by the same code whoever computes it.
+ */
+function syr2k(s: i32, c: usize, ldc: usize, packed: usize): void {
+  const threads = s >= SPLIT_MIN_ROWS ? availableThreads() : 1;
+  if (threads > 1) {
+    runJob5(JOB_SYR2K, 0, s, <i32>c, <i32>ldc, <i32>packed, 0);
+  } else {
+    syr2kRows(s, c, ldc, packed, 0, s);
+  }
+}
+
+/** Share `tid` of `threads` of a JOB_SYR2K job. */
+export function syr2kShare(args: usize, tid: i32, threads: i32): void {
+  const s = load<i32>(args);
+  const i0 = triangleBand(s, tid, threads, 4), i1 = triangleBand(s, tid + 1, threads, 4);
+  if (i1 > i0) syr2kRows(s, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), i0, i1);
+}
+
+/** Rows i0..i1-1 (i0 a multiple of 4) of syr2k: whole 4 x 4 tiles, the last s mod 4 rows entry by entry, then the mirror. */
+function syr2kRows(s: i32, c: usize, ldc: usize, packed: usize, i0: i32, i1: i32): void {
+  const tileBytes = <usize>(3 * NB * 32), depthBytes = <usize>(2 * NB * 32), bOffset = <usize>(NB * 32);
+  const whole = s & ~3;
+  for (let i = i0; i + 4 <= min(i1, whole); i += 4) {
+    const pa = packed + <usize>(i >> 2) * tileBytes;
+    for (let j = 0; j <= i; j += 4) {
+      const pb = packed + <usize>(j >> 2) * tileBytes + bOffset;
+      kernel4x4(2 * NB, pa, pb, c + <usize>i * ldc + (<usize>j << 3), <i32>(ldc >> 3));
+    }
+  }
+  for (let i = max(i0, whole); i < i1; i++) {
+    const pa = packed + <usize>(i >> 2) * tileBytes + (<usize>(i & 3) << 3);
+    for (let j = 0; j <= i; j++) {
+      const pb = packed + <usize>(j >> 2) * tileBytes + bOffset + (<usize>(j & 3) << 3);
+      let sum: f64 = 0;
+      for (let q: usize = 0; q < depthBytes; q += 32) sum += load<f64>(pa + q) * load<f64>(pb + q);
+      const e = c + <usize>i * ldc + (<usize>j << 3);
+      store<f64>(e, load<f64>(e) + sum);
+    }
+  }
+  // The mirror, in 16 x 16 blocks: a plain column walk would write rows
+  // 4 KiB apart at n = 512, all into the same few cache sets.
+  for (let ib = i0; ib < i1; ib += 16) {
+    const iEnd = min(i1, ib + 16);
+    for (let jb = 0; jb < iEnd; jb += 16) {
+      for (let j = jb; j < min(jb + 16, iEnd); j++) {
+        const dst = c + <usize>j * ldc;
+        for (let i = max(ib, j + 1); i < iEnd; i++) store<f64>(at(dst, i), load<f64>(c + <usize>i * ldc + (<usize>j << 3)));
+      }
+    }
+  }
+}
+
+/**
  * One panel (dlatrd, lower): reflectors 0..NB-1 of the m x m trailing matrix at
- * `base` (leading dimension ld bytes), W's columns to stack rows NB..2NB-1 (in
+ * `base` (leading dimension ld bytes), W's columns to the stack's rows (in
  * trailing coordinates). Only the panel's own rows are written in z.
  */
 function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, stack: usize, ldS: usize,
   bands: usize, coef: usize): void {
-  const wBase = stack + <usize>NB * ldS;
+  const wBase = stack;
   const ca = coef, cb = coef + (<usize>NB << 3);
   for (let c = 0; c < NB; c++) {
     const row = base + <usize>c * ld;
@@ -262,13 +340,7 @@ function triangularFactor(b: i32, g: usize, tau: usize, t: usize): void {
 function symv(s: i32, a: usize, ld: usize, x: usize, y: usize, bands: usize): void {
   const threads = s >= SPLIT_MIN_ROWS ? availableThreads() : 1;
   if (threads > 1) {
-    const args = jobArgs();
-    store<i32>(args, s);
-    store<u32>(args, <u32>a, 4);
-    store<u32>(args, <u32>ld, 8);
-    store<u32>(args, <u32>x, 12);
-    store<u32>(args, <u32>bands, 16);
-    runJob(JOB_SYMV, 0);
+    runJob5(JOB_SYMV, 0, s, <i32>a, <i32>ld, <i32>x, <i32>bands);
   } else {
     for (let b = 0; b < SYMV_BANDS; b++) symvBand(s, a, ld, x, bands, b);
   }
