@@ -65,12 +65,12 @@ function packedBytes(n: i32): i32 {
 
 /** Byte offset in the scratch of gemm64's workspace (or the packed panel), after W's rows, the SYMV bands and 2 NB coefficients. */
 function gemmWorkOffset(n: i32): i32 {
-  return (stackDoubles(n) + SYMV_BANDS * n + 2 * NB) * 8;
+  return (rowsDoubles(n) + SYMV_BANDS * n + 2 * NB) * 8;
 }
 
 /** Doubles of the region holding stage 1's W, later stage 2's V, T, X and Y. */
-function stackDoubles(n: i32): i32 {
-  return max(NB * stackLd(n), WY * stackLd(n) + WY * WY + 2 * n * WY);
+function rowsDoubles(n: i32): i32 {
+  return max(NB * rowLd(n), WY * rowLd(n) + WY * WY + 2 * n * WY);
 }
 
 /** Columns (and reflectors) that the blocked stages handle at size n: whole panels while blocking pays. */
@@ -79,7 +79,7 @@ export function blockedColumns(n: i32): i32 {
 }
 
 /** Row length of the W rows and of stage 2's V in doubles: not a power of two, so walks down their columns spread over the cache sets. */
-function stackLd(n: i32): i32 {
+function rowLd(n: i32): i32 {
   return n + 4;
 }
 
@@ -91,9 +91,9 @@ function stackLd(n: i32): i32 {
  */
 export function tridiagonalisePanels(n: i32, z: usize, d: usize, e: usize, tau: usize, scratch: usize): i32 {
   const ld = <usize>n << 3;
-  const ldS = stackLd(n);
-  const stack = scratch; // W: NB rows of ldS doubles
-  const bands = stack + <usize>stackDoubles(n) * 8;
+  const ldS = rowLd(n);
+  const w = scratch; // W: NB rows of ldS doubles
+  const bands = w + <usize>rowsDoubles(n) * 8;
   const coef = bands + <usize>SYMV_BANDS * ld;
   const packed = scratch + <usize>gemmWorkOffset(n); // gemm64's place: stage 1 has no other use for it
   const k1 = blockedColumns(n);
@@ -101,10 +101,10 @@ export function tridiagonalisePanels(n: i32, z: usize, d: usize, e: usize, tau: 
   for (; k0 < k1; k0 += NB) {
     const m = n - k0;
     const base = z + <usize>k0 * ld + (<usize>k0 << 3); // trailing (0, 0)
-    panel(m, ld, base, at(d, k0), at(e, k0), at(tau, k0), stack, <usize>ldS << 3, bands, coef);
+    panel(m, ld, base, at(d, k0), at(e, k0), at(tau, k0), w, <usize>ldS << 3, bands, coef);
     // A22 -= V W^T + W V^T, V and W from column NB on.
     const rest = m - NB;
-    packPanel(rest, at(base, NB), ld, at(stack, NB), <usize>ldS << 3, packed);
+    packPanel(rest, at(base, NB), ld, at(w, NB), <usize>ldS << 3, packed);
     syr2k(rest, base + <usize>NB * ld + (<usize>NB << 3), ld, packed);
   }
   return k0;
@@ -192,12 +192,11 @@ function syr2kRows(s: i32, c: usize, ldc: usize, packed: usize, i0: i32, i1: i32
 
 /**
  * One panel (dlatrd, lower): reflectors 0..NB-1 of the m x m trailing matrix at
- * `base` (leading dimension ld bytes), W's columns to the stack's rows (in
+ * `base` (leading dimension ld bytes), W's columns to rows of wBase (ldS bytes apart, in
  * trailing coordinates). Only the panel's own rows are written in z.
  */
-function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, stack: usize, ldS: usize,
+function panel(m: i32, ld: usize, base: usize, d: usize, e: usize, tau: usize, wBase: usize, ldS: usize,
   bands: usize, coef: usize): void {
-  const wBase = stack;
   const ca = coef, cb = coef + (<usize>NB << 3);
   for (let c = 0; c < NB; c++) {
     const row = base + <usize>c * ld;
@@ -281,7 +280,7 @@ function dotPairs(len: i32, x: usize, count: i32, v0: usize, ldV: usize, w0: usi
  */
 export function accumulatePanels(n: i32, z: usize, tau: usize, kb: i32, scratch: usize): void {
   const ld = <usize>n << 3;
-  const ldV = stackLd(n);
+  const ldV = rowLd(n);
   const vs = scratch; // WY rows of ldV doubles: the block's reflectors from column lo+1 on, zero-filled
   const t = vs + <usize>(WY * ldV) * 8; // WY x WY
   const x = t + <usize>(WY * WY) * 8; // n x WY
