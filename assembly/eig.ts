@@ -3,15 +3,25 @@
 // Three stages, each arranged so that every inner loop runs along a row
 // (contiguous, f64x2):
 //   1. Householder tridiagonalisation of the full matrix, reflector k taken
-//      from row k (by symmetry, the same as column k). The rank-2 update of
-//      step k and the matrix-vector product of step k+1 share one pass over
-//      the trailing matrix: once the first trailing row is updated, the next
-//      reflector is known, and each later row is dotted with it while it is
-//      still in L1. Reflector k is stored in row k, right of the diagonal.
+//      from row k (by symmetry, the same as column k), stored in row k right
+//      of the diagonal. From n = 160 on (and given the workspace), the first
+//      columns go in panels of 32 (assembly/tridiag-blocked.ts, LAPACK's
+//      dsytrd/dlatrd): per column one matrix-vector product over the
+//      untouched trailing matrix, and per panel one rank-64 update of it with
+//      gemm64's tile kernel, which turns half of the 4/3 n^3 flops into GEMM
+//      work.
+//      The last columns (a trailing matrix under 160 rows), and every column
+//      below that size, run unblocked: the rank-2 update of step k and the
+//      matrix-vector product of step k+1 share one pass over the trailing
+//      matrix (once the first trailing row is updated, the next reflector is
+//      known, and each later row is dotted with it while it is still in L1).
 //   2. Backward accumulation of Q^T = H_{n-3} ... H_0 in place over the
 //      reflectors (right-multiplying by H_k touches rows and columns > k only,
-//      and row k is no longer needed once H_k is applied), four reflectors per
-//      pass over the rows: the pass is memory-bound.
+//      and row k is no longer needed once H_k is applied). The last
+//      reflectors four per pass over the rows (the pass is memory-bound);
+//      where stage 1 ran in panels, the first ones 32 at a time in LAPACK's
+//      compact WY form (dorgqr/dlarft: H_hi ... H_lo = I - V T^T V^T, applied
+//      by three GEMMs).
 //   3. The eigenpairs of the tridiagonal T. From n = DC_MIN_N (96), when the
 //      workspace holds dcBytes(n): divide and conquer (assembly/tridiag-dc.ts),
 //      which finds T's eigenvectors S by merges that are mostly GEMM work, then
@@ -30,9 +40,12 @@
 // Threads: the O(n^3) parts are split between the kernel threads
 // (assembly/threads.ts) by rows or columns, each row or column computed by
 // exactly the same operations as on one thread, so the result is
-// bit-identical for any thread count: each tridiagonalisation step's pass over
-// the trailing rows (one job per step, after the step's reflector is known),
-// each four-reflector accumulation pass (row bands), and each replay of the
+// bit-identical for any thread count: each unblocked tridiagonalisation step's
+// pass over the trailing rows (one job per step, after the step's reflector is
+// known), each blocked step's matrix-vector product (four fixed row bands,
+// threads taking whole bands), each panel's rank-64 update (row bands of its
+// lower triangle), the WY blocks' GEMMs (gemm64's own row bands), each
+// four-reflector accumulation pass (row bands), and each replay of the
 // rotation log (bands of 8-column strips, each thread copying strips into its
 // own workspace); in the divide and conquer, its GEMMs (gemm64's row bands) and
 // each merge's secular equations (bands of roots, of Loewner's z entries and
@@ -50,6 +63,7 @@ import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
 import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
 import { secularShare, tridiagDcWorkspaceBytes, tridiagEigenDc } from "./tridiag-dc";
+import { accumulatePanels, blockedColumns, blockedScratchBytes, blockedUseful, symvShare, syr2kShare, tridiagonalisePanels } from "./tridiag-blocked";
 
 // Iterations allowed per eigenvalue before giving up (LAPACK allows 30 on average).
 // @ts-ignore: decorator
@@ -61,11 +75,14 @@ const JOB_TRIDIAG: i32 = 16;
 const JOB_ACCUMULATE: i32 = 17;
 const JOB_REPLAY: i32 = 18;
 export const JOB_SECULAR: i32 = 19; // divide and conquer's secular equations (tridiag-dc.ts)
+// The blocked stages' jobs (assembly/tridiag-blocked.ts).
+export const JOB_SYMV: i32 = 24;
+export const JOB_SYR2K: i32 = 25;
 
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
 // @ts-ignore: decorator
-@inline const SPLIT_MIN_ROWS: i32 = 96;
+@inline export const SPLIT_MIN_ROWS: i32 = 96;
 
 /** Return codes of eigSym. */
 export const EIG_OK: i32 = 0;
@@ -74,15 +91,19 @@ export const EIG_NO_CONVERGENCE: i32 = 2;
 export const EIG_WORKSPACE: i32 = 3;
 
 /**
- * Default workspace for eigSym at size n: 3 vectors plus a rotation log of
+ * Default workspace for eigSym at size n: 12 n-vectors plus a rotation log of
  * about n^2/2 rotations (one QL pass needs about 0.75 n^2; a fuller log
- * only means fewer replays), or from n = DC_MIN_N what the divide and conquer
- * needs (about 3n^2 doubles and gemm64's buffers) if that is more.
+ * only means fewer replays), or the blocked stages' scratch where that is
+ * larger; from n = DC_MIN_N what the divide and conquer needs (about 3n^2
+ * doubles and gemm64's buffers) if that is more still.
  */
 export function eigSymWorkspaceBytes(n: i32): i32 {
   const rotations = max(n * n / 2, 4 * n + 64);
-  const ql = 12 * n * 8 + (rotations + 2) * 24;
-  return n >= DC_MIN_N ? max(ql, dcBytes(n)) : ql;
+  const log = (rotations + 2) * 24;
+  // The blocked stages' scratch shares the log's place (they run before it).
+  const stages = 12 * n * 8 + (blockedUseful(n) ? max(log, blockedScratchBytes(n)) : log);
+  // The divide and conquer's workspace starts at tau, which stage 3 no longer needs.
+  return n >= DC_MIN_N ? max(stages, dcBytes(n)) : stages;
 }
 
 // From this size on, stage 3 is divide and conquer (tridiag-dc.ts) when the
@@ -95,8 +116,9 @@ function dcBytes(n: i32): i32 {
   return n * 8 + tridiagDcWorkspaceBytes(n);
 }
 
+/** Address of f64 element i of the array at base. */
 // @ts-ignore: decorator
-@inline function at(base: usize, i: i32): usize {
+@inline export function at(base: usize, i: i32): usize {
   return base + (<usize>i << 3);
 }
 
@@ -111,7 +133,7 @@ function dcBytes(n: i32): i32 {
 }
 
 /** y[j] += alpha x[j], j < len. */
-function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
+export function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
   const va = f64x2.splat(alpha);
   let j = 0;
   for (; j + 4 <= len; j += 4) {
@@ -123,7 +145,7 @@ function axpy(len: i32, alpha: f64, x: usize, y: usize): void {
 }
 
 /** row[j] -= vi w[j] + wi v[j], j < len (one row of the symmetric rank-2 update). */
-function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): void {
+export function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): void {
   const a = f64x2.splat(vi), b = f64x2.splat(wi);
   let j = 0;
   for (; j + 4 <= len; j += 4) {
@@ -147,7 +169,7 @@ function rank2Row(len: i32, row: usize, vi: f64, wi: f64, v: usize, w: usize): v
  * (I - tau v v^T) x = beta e_1 with v = [1, x[1:]/(x0 - beta)].
  * Returns tau (0 when x[1:] = 0: no reflection needed); beta goes to *betaOut.
  */
-function reflector(len: i32, x: usize, betaOut: usize): f64 {
+export function reflector(len: i32, x: usize, betaOut: usize): f64 {
   const x0 = load<f64>(x);
   const tail = dot(len - 1, x + 8, x + 8);
   if (tail == 0) {
@@ -172,21 +194,25 @@ function reflector(len: i32, x: usize, betaOut: usize): f64 {
 /**
  * Stage 1: reduces z (n x n, symmetric, full) to tridiagonal form T.
  * d[k] = T[k][k], e[k] = T[k][k+1] (e[n-1] = 0), tau[k] the reflector scalars,
- * reflector k in z[k][k+1..]. p0, p1: n-vectors of scratch.
+ * reflector k in z[k][k+1..]. p0, p1: n-vectors of scratch. With `blocked`
+ * (blockedScratchBytes(n) bytes, or 0), the first columns go through
+ * assembly/tridiag-blocked.ts in panels and this code finishes the rest.
  */
-function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: usize, p1: usize): void {
+function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: usize, p1: usize, blocked: usize): void {
   const ld = <usize>n << 3;
-  if (n >= 3) {
-    // Reflector 0 and its matrix-vector product p = tau A22 v (the only unfused pass).
-    const m = n - 1;
-    const v = z + 8;
-    store<f64>(d, load<f64>(z));
-    const t = reflector(m, v, e);
-    store<f64>(tau, t);
-    for (let i = 0; i < m; i++) store<f64>(at(p0, i), t * dot(m, z + <usize>(i + 1) * ld + 8, v));
+  const k0 = blocked != 0 ? tridiagonalisePanels(n, z, d, e, tau, blocked) : 0;
+  if (n - k0 >= 3) {
+    // Reflector k0 and its matrix-vector product p = tau A22 v (the only unfused pass).
+    const m = n - k0 - 1;
+    const row = z + <usize>k0 * ld + (<usize>k0 << 3);
+    const v = row + 8;
+    store<f64>(at(d, k0), load<f64>(row));
+    const t = reflector(m, v, at(e, k0));
+    store<f64>(at(tau, k0), t);
+    for (let i = 0; i < m; i++) store<f64>(at(p0, i), t * dot(m, row + <usize>(i + 1) * ld + 8, v));
   }
   let p = p0, pNext = p1;
-  for (let k = 0; k <= n - 3; k++) {
+  for (let k = k0; k <= n - 3; k++) {
     const m = n - k - 1;
     const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3); // trailing block's (0, 0)
     const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
@@ -260,8 +286,10 @@ function trailingRows(m: i32, ld: usize, row0: usize, v: usize, p: usize, pNext:
  * products in one pass, a 4x4 triangular solve for the sequential coefficients,
  * four axpys in one pass.
  */
-function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
+function accumulate(n: i32, z: usize, tau: usize, scratch: usize, blocked: usize): void {
   const ld = <usize>n << 3;
+  // Reflectors 0..kb-1 go through assembly/tridiag-blocked.ts afterwards, in WY blocks.
+  const kb = blocked != 0 ? blockedColumns(n) : 0;
   if (n >= 2) {
     const a = z + <usize>(n - 2) * ld + (<usize>(n - 2) << 3);
     store<f64>(a, 1);
@@ -270,7 +298,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
     store<f64>(a + ld, 1, 8);
   }
   let hi = n - 3;
-  for (; hi - 3 >= 0; hi -= 4) {
+  for (; hi - 3 >= kb; hi -= 4) {
     const lo = hi - 3;
     accumulate4Setup(n, z, lo, scratch);
     const threads = n - lo - 1 >= SPLIT_MIN_ROWS ? availableThreads() : 1;
@@ -280,7 +308,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
       accumulate4Rows(n, z, tau, lo, scratch, lo + 1, n);
     }
   }
-  for (let k = hi; k >= 0; k--) {
+  for (let k = hi; k >= kb; k--) {
     const m = n - k - 1;
     const v = z + <usize>k * ld + (<usize>(k + 1) << 3);
     const row0 = z + <usize>(k + 1) * ld + (<usize>(k + 1) << 3);
@@ -292,6 +320,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
       axpy(m, -t * dot(m, row, v), v, row);
     }
   }
+  if (kb > 0) accumulatePanels(n, z, tau, kb, blocked);
   // Row 0 and column 0: H_k never touches index 0.
   store<f64>(z, 1);
   for (let j = 1; j < n; j++) store<f64>(at(z, j), 0);
@@ -304,7 +333,7 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize): void {
  * accumulated block when reflectors first-1 .. last-1 are applied. (A row e_i
  * is left alone by every H_j with j >= i, so joining them early is exact.)
  */
-function identityBlock(n: i32, z: usize, first: i32, last: i32): void {
+export function identityBlock(n: i32, z: usize, first: i32, last: i32): void {
   const ld = <usize>n << 3;
   for (let i = first; i <= last; i++) {
     const row = z + <usize>i * ld;
@@ -342,6 +371,62 @@ function accumulate4Setup(n: i32, z: usize, lo: i32, scratch: usize): void {
   store<f64>(g, dot(len, c3, c2), 40);
 }
 
+/** x[j] -= k0 c0[j] + k1 c1[j] + k2 c2[j] + k3 c3[j] (in that order), j < len: four axpys in one pass over x. */
+// @ts-ignore: decorator
+@inline export function axpy4(len: i32, x: usize, k0: f64, c0: usize, k1: f64, c1: usize, k2: f64, c2: usize, k3: f64, c3: usize): void {
+  const s0 = f64x2.splat(k0), s1 = f64x2.splat(k1), s2 = f64x2.splat(k2), s3 = f64x2.splat(k3);
+  let j = 0;
+  for (; j + 2 <= len; j += 2) {
+    const o = <usize>j << 3;
+    let xv = v128.load(x + o);
+    xv = nmadd64(s0, v128.load(c0 + o), xv);
+    xv = nmadd64(s1, v128.load(c1 + o), xv);
+    xv = nmadd64(s2, v128.load(c2 + o), xv);
+    xv = nmadd64(s3, v128.load(c3 + o), xv);
+    v128.store(x + o, xv);
+  }
+  if (j < len) {
+    const p = at(x, j);
+    store<f64>(p, load<f64>(p) - k0 * load<f64>(at(c0, j)) - k1 * load<f64>(at(c1, j)) - k2 * load<f64>(at(c2, j)) - k3 * load<f64>(at(c3, j)));
+  }
+}
+
+// dot4's results (globals belong to one instance, i.e. to one thread).
+export let dot4Out0: f64 = 0;
+export let dot4Out1: f64 = 0;
+export let dot4Out2: f64 = 0;
+export let dot4Out3: f64 = 0;
+
+/** x . c0, ..., x . c3 over len entries into dot4Out0..3: four dot products in one pass over x. */
+// @ts-ignore: decorator
+@inline export function dot4(len: i32, x: usize, c0: usize, c1: usize, c2: usize, c3: usize): void {
+  let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
+  let j = 0;
+  for (; j + 2 <= len; j += 2) {
+    const o = <usize>j << 3;
+    const xv = v128.load(x + o);
+    a0 = madd64(xv, v128.load(c0 + o), a0);
+    a1 = madd64(xv, v128.load(c1 + o), a1);
+    a2 = madd64(xv, v128.load(c2 + o), a2);
+    a3 = madd64(xv, v128.load(c3 + o), a3);
+  }
+  let d0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
+  let d1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
+  let d2 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
+  let d3 = f64x2.extract_lane(a3, 0) + f64x2.extract_lane(a3, 1);
+  if (j < len) {
+    const xj = load<f64>(at(x, j));
+    d0 += xj * load<f64>(at(c0, j));
+    d1 += xj * load<f64>(at(c1, j));
+    d2 += xj * load<f64>(at(c2, j));
+    d3 += xj * load<f64>(at(c3, j));
+  }
+  dot4Out0 = d0;
+  dot4Out1 = d1;
+  dot4Out2 = d2;
+  dot4Out3 = d3;
+}
+
 /**
  * Applies H_{lo+3}, H_{lo+2}, H_{lo+1}, H_lo (in that order) to rows i0..i1-1
  * (all > lo) of z, after accumulate4Setup. Rows are independent.
@@ -361,27 +446,8 @@ function accumulate4Rows(n: i32, z: usize, tau: usize, lo: i32, scratch: usize, 
     const row = z + <usize>i * ld;
     // d_j = x . v_j: the shared columns in one pass, then the few before them.
     const x = at(row, hi + 1);
-    let a0 = f64x2.splat(0), a1 = f64x2.splat(0), a2 = f64x2.splat(0), a3 = f64x2.splat(0);
-    let j = 0;
-    for (; j + 2 <= len; j += 2) {
-      const o = <usize>j << 3;
-      const xv = v128.load(x + o);
-      a0 = madd64(xv, v128.load(c0 + o), a0);
-      a1 = madd64(xv, v128.load(c1 + o), a1);
-      a2 = madd64(xv, v128.load(c2 + o), a2);
-      a3 = madd64(xv, v128.load(c3 + o), a3);
-    }
-    let d0 = f64x2.extract_lane(a0, 0) + f64x2.extract_lane(a0, 1);
-    let d1 = f64x2.extract_lane(a1, 0) + f64x2.extract_lane(a1, 1);
-    let d2 = f64x2.extract_lane(a2, 0) + f64x2.extract_lane(a2, 1);
-    let d3 = f64x2.extract_lane(a3, 0) + f64x2.extract_lane(a3, 1);
-    if (j < len) {
-      const xj = load<f64>(at(x, j));
-      d0 += xj * load<f64>(at(c0, j));
-      d1 += xj * load<f64>(at(c1, j));
-      d2 += xj * load<f64>(at(c2, j));
-      d3 += xj * load<f64>(at(c3, j));
-    }
+    dot4(len, x, c0, c1, c2, c3);
+    let d0 = dot4Out0, d1 = dot4Out1, d2 = dot4Out2, d3 = dot4Out3;
     for (let col = lo + 1; col <= hi; col++) {
       const xc = load<f64>(at(row, col));
       d0 += xc * load<f64>(at(v0, col));
@@ -393,21 +459,7 @@ function accumulate4Rows(n: i32, z: usize, tau: usize, lo: i32, scratch: usize, 
     const k2 = t2 * (d2 - k3 * g32);
     const k1 = t1 * (d1 - k3 * g31 - k2 * g21);
     const k0 = t0 * (d0 - k3 * g30 - k2 * g20 - k1 * g10);
-    const s0 = f64x2.splat(k0), s1 = f64x2.splat(k1), s2 = f64x2.splat(k2), s3 = f64x2.splat(k3);
-    j = 0;
-    for (; j + 2 <= len; j += 2) {
-      const o = <usize>j << 3;
-      let xv = v128.load(x + o);
-      xv = nmadd64(s0, v128.load(c0 + o), xv);
-      xv = nmadd64(s1, v128.load(c1 + o), xv);
-      xv = nmadd64(s2, v128.load(c2 + o), xv);
-      xv = nmadd64(s3, v128.load(c3 + o), xv);
-      v128.store(x + o, xv);
-    }
-    if (j < len) {
-      const p = at(x, j);
-      store<f64>(p, load<f64>(p) - k0 * load<f64>(at(c0, j)) - k1 * load<f64>(at(c1, j)) - k2 * load<f64>(at(c2, j)) - k3 * load<f64>(at(c3, j)));
-    }
+    axpy4(len, x, k0, c0, k1, c1, k2, c2, k3, c3);
     for (let col = lo + 1; col <= hi; col++) {
       const p = at(row, col);
       let xc = load<f64>(p) - k0 * load<f64>(at(v0, col));
@@ -533,6 +585,10 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
     const rows = n - lo - 1;
     accumulate4Rows(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), lo, <usize>load<u32>(args, 16),
       lo + 1 + band(rows, tid, threads), lo + 1 + band(rows, tid + 1, threads));
+  } else if (kind == JOB_SYMV) {
+    symvShare(args, tid, threads);
+  } else if (kind == JOB_SYR2K) {
+    syr2kShare(args, tid, threads);
   } else if (kind == JOB_REPLAY) {
     const n = load<i32>(args), strips = n >> 3;
     replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),
@@ -547,9 +603,11 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
  * n x n matrix a (row-major, leading dimension lda; both triangles are read).
  * z must be n x n contiguous and may alias a when lda = n. work: workBytes
  * bytes, eigSymWorkspaceBytes(n) for full speed; at least 12n doubles plus
- * 24(n + 2) bytes (a smaller log only means more replays; from n = 96, less
- * than eigSymWorkspaceBytes(n) means QL instead of divide and conquer). Returns EIG_OK, EIG_NOT_FINITE (outputs NaN),
- * EIG_NO_CONVERGENCE or EIG_WORKSPACE.
+ * 24(n + 2) bytes (a smaller log only means more replays; from n = 160 on, a
+ * workspace without room for the blocked stages' scratch runs stages 1-2
+ * unblocked, as accurate but rounded differently; from n = 96, less than
+ * eigSymWorkspaceBytes(n) means QL instead of divide and conquer). Returns
+ * EIG_OK, EIG_NOT_FINITE (outputs NaN), EIG_NO_CONVERGENCE or EIG_WORKSPACE.
  */
 export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usize, workBytes: i32): i32 {
   if (n <= 0) return EIG_OK;
@@ -587,8 +645,10 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   }
 
   const d = w;
-  tridiagonalise(n, z, d, e, tau, p0, p1);
-  accumulate(n, z, tau, strip);
+  // The blocked stages' scratch lies where the log will be, when there is room.
+  const blocked = blockedUseful(n) && left >= blockedScratchBytes(n) ? logBase : 0;
+  tridiagonalise(n, z, d, e, tau, p0, p1, blocked);
+  accumulate(n, z, tau, strip, blocked);
   // Stage 3: divide and conquer where it is faster and the workspace allows, else QL.
   if (n >= DC_MIN_N && workBytes >= dcBytes(n)) return tridiagEigenDc(n, d, e, z, tau);
   return qlEigen(n, d, e, z, strip, logBase, left);

@@ -111,7 +111,7 @@ function packB(trans: bool, isF32: bool, b: usize, ldb: i32, p0: i32, kc: i32, j
 
 /** C[0:4, 0:4] += Ap (4 x kc, interleaved) * Bp (kc x 4); ldc in doubles. */
 // @ts-ignore: decorator
-@inline function kernel4x4(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
+@inline export function kernel4x4(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
   let c00 = f64x2.splat(0), c01 = f64x2.splat(0);
   let c10 = f64x2.splat(0), c11 = f64x2.splat(0);
   let c20 = f64x2.splat(0), c21 = f64x2.splat(0);
