@@ -10,23 +10,15 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { engine } from "../src/engine/engine.js";
-import { instantiate, type Kernels } from "../src/engine/wasm.js";
+import { instantiate } from "../src/engine/wasm.js";
 import { Arena } from "../src/engine/arena.js";
 import { refEigSym } from "../src/engine/reference.js";
 import { assertClose, normal, rng } from "./helpers.js";
+import { eigOn } from "./eig-helpers.js";
 
 const e = engine();
 const EPS = 2 ** -52;
 
-/** eigSym on `arena`'s memory: status, eigenvalues, eigenvectors (rows). */
-function eigOn(arena: Arena, k: Kernels, n: number, a: Float64Array, workBytes: number) {
-  const pa = arena.alloc(n * n * 8), pw = arena.alloc(n * 8), pz = arena.alloc(n * n * 8), work = arena.alloc(workBytes);
-  arena.f64(pa, n * n).set(a);
-  const status = k.eigSym(n, pa, n, pw, pz, work, workBytes);
-  const out = { status, values: Float64Array.from(arena.f64(pw, n)), vectors: Float64Array.from(arena.f64(pz, n * n)) };
-  for (const [p, bytes] of [[pa, n * n * 8], [pw, n * 8], [pz, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
-  return out;
-}
 
 const eig = (n: number, a: Float64Array, workBytes = e.kernels.eigSymWorkspaceBytes(n)) => eigOn(e.arena, e.kernels, n, a, workBytes);
 /** The smallest workspace eigSym accepts: no room for the blocked scratch. */

@@ -7,11 +7,11 @@
 import { test } from "uvu";
 import * as assert from "uvu/assert";
 import { engine } from "../src/engine/engine.js";
-import { instantiate, type Kernels } from "../src/engine/wasm.js";
+import { instantiate } from "../src/engine/wasm.js";
 import { Arena } from "../src/engine/arena.js";
 import { refEigSym } from "../src/engine/reference.js";
 import { assertClose, normal, rng } from "./helpers.js";
-import { lowRankGram, normInf, randomSymmetric, residuals, symmetricFrom, withSpectrum } from "./eig-helpers.js";
+import { eigOn, lowRankGram, normInf, randomSymmetric, residuals, symmetricFrom, withSpectrum } from "./eig-helpers.js";
 
 const e = engine();
 const k = e.kernels;
@@ -20,15 +20,6 @@ const EPS = 2 ** -52;
 /** Workspace of the QL path: what eigSymWorkspaceBytes gave before divide and conquer. */
 const qlBytes = (n: number) => 12 * n * 8 + (Math.max(Math.floor((n * n) / 2), 4 * n + 64) + 2) * 24;
 
-/** eigSym on an instance: status, eigenvalues, eigenvectors (rows). */
-function eigOn(arena: Arena, kernels: Kernels, n: number, a: Float64Array, workBytes = kernels.eigSymWorkspaceBytes(n)) {
-  const pa = arena.alloc(n * n * 8), pw = arena.alloc(n * 8), pz = arena.alloc(n * n * 8), work = arena.alloc(workBytes);
-  arena.f64(pa, n * n).set(a);
-  const status = kernels.eigSym(n, pa, n, pw, pz, work, workBytes);
-  const out = { status, values: Float64Array.from(arena.f64(pw, n)), vectors: Float64Array.from(arena.f64(pz, n * n)) };
-  for (const [p, bytes] of [[pa, n * n * 8], [pw, n * 8], [pz, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
-  return out;
-}
 
 /**
  * A tridiagonal matrix whose off-diagonal is exactly zero at every 25th

@@ -1,4 +1,6 @@
 // Test matrices and residuals shared by the eigensolver's test files.
+import type { Arena } from "../src/engine/arena.js";
+import type { Kernels } from "../src/engine/wasm.js";
 import { normal, rng } from "./helpers.js";
 
 export function symmetricFrom(n: number, entry: (i: number, j: number) => number): Float64Array {
@@ -81,4 +83,14 @@ export function residuals(a: Float64Array, n: number, values: Float64Array, rows
     }
   }
   return { eig: eig / Math.max(normInf(a, n), 1e-300), orth };
+}
+
+/** eigSym on an instance's arena: status, eigenvalues, eigenvectors (rows). */
+export function eigOn(arena: Arena, kernels: Kernels, n: number, a: Float64Array, workBytes = kernels.eigSymWorkspaceBytes(n)) {
+  const pa = arena.alloc(n * n * 8), pw = arena.alloc(n * 8), pz = arena.alloc(n * n * 8), work = arena.alloc(workBytes);
+  arena.f64(pa, n * n).set(a);
+  const status = kernels.eigSym(n, pa, n, pw, pz, work, workBytes);
+  const out = { status, values: Float64Array.from(arena.f64(pw, n)), vectors: Float64Array.from(arena.f64(pz, n * n)) };
+  for (const [p, bytes] of [[pa, n * n * 8], [pw, n * 8], [pz, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
+  return out;
 }
