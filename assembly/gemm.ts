@@ -182,63 +182,26 @@ function packB(transB: i32, b: usize, ldb: i32, p0: i32, kc: i32, j0: i32, nc: i
 }
 
 /**
- * The 4x8 micro-kernel: C[0:4, 0:8] += Ap (4 x kc, interleaved) * Bp (kc x 8).
- * Writes to C directly (ldc in floats).
+ * The 4x8 micro-kernel: C[0:4, 0:8] += Ap (4 x kc, interleaved) * B (kc x 8),
+ * B's depth steps `bStep` bytes apart: 32 on packed panels, a row of B where
+ * it is read in place. Writes to C directly (ldc in floats).
  */
 // @ts-ignore: decorator
-@inline function kernel4x8(kc: i32, ap: usize, bp: usize, c: usize, ldc: i32): void {
+@inline function kernel4x8(kc: i32, ap: usize, bp: usize, bStep: usize, c: usize, ldc: i32): void {
   let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
   let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
   let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
   let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
   // One depth step per iteration: unrolling lets V8 hoist the next step's
   // loads above this step's FMAs, and the extra live registers spill.
-  // A single induction variable q (A advances 16 bytes a step, B 32) keeps
-  // the loop overhead to one add and one compare.
-  const end = <usize>kc << 4;
-  for (let q: usize = 0; q < end; q += 16) {
-    const bq = bp + (q << 1);
-    const aq = ap + q;
-    const b0 = v128.load(bq);
-    const b1 = v128.load(bq, 16);
-    let a = v128.load32_splat(aq);
-    c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
-    a = v128.load32_splat(aq, 4);
-    c10 = madd(a, b0, c10); c11 = madd(a, b1, c11);
-    a = v128.load32_splat(aq, 8);
-    c20 = madd(a, b0, c20); c21 = madd(a, b1, c21);
-    a = v128.load32_splat(aq, 12);
-    c30 = madd(a, b0, c30); c31 = madd(a, b1, c31);
-  }
-  const ld = <usize>ldc * F32;
-  let r = c;
-  v128.store(r, f32x4.add(v128.load(r), c00)); v128.store(r, f32x4.add(v128.load(r, 16), c01), 16);
-  r += ld;
-  v128.store(r, f32x4.add(v128.load(r), c10)); v128.store(r, f32x4.add(v128.load(r, 16), c11), 16);
-  r += ld;
-  v128.store(r, f32x4.add(v128.load(r), c20)); v128.store(r, f32x4.add(v128.load(r, 16), c21), 16);
-  r += ld;
-  v128.store(r, f32x4.add(v128.load(r), c30)); v128.store(r, f32x4.add(v128.load(r, 16), c31), 16);
-}
-
-/**
- * kernel4x8 with op(B) read in place: 8 consecutive floats per depth step,
- * `bStride` bytes apart (a row of B stored k x n). The same multiply-adds in
- * the same order as on packed B, so the same bits.
- */
-// @ts-ignore: decorator
-@inline function kernel4x8Strided(kc: i32, ap: usize, bp: usize, bStride: usize, c: usize, ldc: i32): void {
-  let c00 = f32x4.splat(0), c01 = f32x4.splat(0);
-  let c10 = f32x4.splat(0), c11 = f32x4.splat(0);
-  let c20 = f32x4.splat(0), c21 = f32x4.splat(0);
-  let c30 = f32x4.splat(0), c31 = f32x4.splat(0);
+  // A advances 16 bytes a step, B bStep.
   const end = <usize>kc << 4;
   let bq = bp;
   for (let q: usize = 0; q < end; q += 16) {
     const aq = ap + q;
     const b0 = v128.load(bq);
     const b1 = v128.load(bq, 16);
-    bq += bStride;
+    bq += bStep;
     let a = v128.load32_splat(aq);
     c00 = madd(a, b0, c00); c01 = madd(a, b1, c01);
     a = v128.load32_splat(aq, 4);
@@ -319,8 +282,11 @@ export function gemmDriver(
           const j = jc + jr;
           // Read in place only whole 8-column panels (a partial one would read past the row's end).
           const inPlace = directB && cols == NR;
-          let bp = packedB + <usize>(jr * kc) * F32;
-          if (inPlace) bp = b + (<usize>pc * <usize>ldb + <usize>j) * F32;
+          let bp = packedB + <usize>(jr * kc) * F32, bStep: usize = <usize>NR * F32;
+          if (inPlace) {
+            bp = b + (<usize>pc * <usize>ldb + <usize>j) * F32;
+            bStep = bStride;
+          }
           else if (directB) packB(transB, b, ldb, pc, kc, j, cols, bp); // m <= 32 < MC: one row block
           for (let ir = 0; ir < mc; ir += MR) {
             const i = ic + ir;
@@ -330,13 +296,11 @@ export function gemmDriver(
             const ap = packedA + <usize>(ir * kc) * F32;
             const cTile = c + <usize>i * ld + <usize>j * F32;
             if (rows == MR && cols == NR) {
-              if (inPlace) kernel4x8Strided(kc, ap, bp, bStride, cTile, ldc);
-              else kernel4x8(kc, ap, bp, cTile, ldc);
+              kernel4x8(kc, ap, bp, bStep, cTile, ldc);
             } else {
               // Edge tile: accumulate into a zeroed scratch tile, then add the valid part.
               for (let t = 0; t < MR * NR; t += 4) v128.store(edge + <usize>t * F32, f32x4.splat(0));
-              if (inPlace) kernel4x8Strided(kc, ap, bp, bStride, edge, NR);
-              else kernel4x8(kc, ap, bp, edge, NR);
+              kernel4x8(kc, ap, bp, bStep, edge, NR);
               for (let r = 0; r < rows; r++) {
                 for (let q = 0; q < cols; q++) {
                   const dst = cTile + <usize>r * ld + <usize>q * F32;
