@@ -145,6 +145,28 @@ function packB(trans: bool, isF32: bool, b: usize, ldb: i32, p0: i32, kc: i32, j
 }
 
 /**
+ * C *= beta (m x n, ldc), on the calling thread before the products: beta = 1
+ * leaves C alone (x * 1 is x, so skipping the pass changes no bit), beta = 0
+ * writes zeros (NaN in C must not leak), two lanes at a time.
+ */
+function scaleC64(m: i32, n: i32, beta: f64, c: usize, ldc: i32): void {
+  if (beta == 1) return;
+  const vb = f64x2.splat(beta), zero = f64x2.splat(0);
+  for (let i = 0; i < m; i++) {
+    const row = c + <usize>i * <usize>ldc * F64;
+    let j = 0;
+    for (; j + 2 <= n; j += 2) {
+      const p = row + <usize>j * F64;
+      v128.store(p, beta == 0 ? zero : f64x2.mul(v128.load(p), vb));
+    }
+    for (; j < n; j++) {
+      const p = row + <usize>j * F64;
+      store<f64>(p, beta == 0 ? 0 : beta * load<f64>(p));
+    }
+  }
+}
+
+/**
  * C = alpha op(A) op(B) + beta C with C f64 (m x n, ldc), op(A) m x k, op(B) k x n;
  * flags: G64_TRANS_A, G64_TRANS_B, G64_A_F32, G64_B_F32, G64_LOWER. Leading
  * dimensions are in elements of each operand's type. beta = 0 overwrites C
@@ -155,14 +177,7 @@ export function gemm64(
   a: usize, lda: i32, b: usize, ldb: i32, beta: f64, c: usize, ldc: i32, work: usize,
 ): void {
   const lower = (flags & G64_LOWER) != 0;
-  const ld = <usize>ldc * F64;
-  for (let i = 0; i < m; i++) {
-    const row = c + <usize>i * ld;
-    for (let j = 0; j < n; j++) {
-      const p = row + <usize>j * F64;
-      store<f64>(p, beta == 0 ? 0 : beta * load<f64>(p));
-    }
-  }
+  scaleC64(m, n, beta, c, ldc);
   if (m > 0 && n > 0 && k > 0 && alpha != 0) {
     countFlops64(lower && m == n ? <f64>n * <f64>(n + 1) / 2 : <f64>m * <f64>n, k);
     // Each worker packs into its own workspace, which must hold this kernel's.

@@ -6,6 +6,7 @@
 // bench/pytorch_baseline.py times the same steps in PyTorch right after ours
 // (bench/compare.ts) and docs/performance.md is rewritten from the run.
 
+import { spawnSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import os from "node:os";
@@ -34,6 +35,17 @@ const USAGE = `usage: npm run bench -- [--json FILE] [--quick] [--only REGEX] [-
   --write-docs             rewrite docs/performance.md from this run even without PyTorch
   --threads N              kernel threads for the engine rows (default: every core); kernel rows
                            labelled <build>×N run on the engine, the others on one core`;
+
+/** "peak RSS N MiB ..." of a child process running two steps of the row alone (bench/step-memory.ts). */
+function stepPeakRss(name: string): string {
+  const child = spawnSync(process.execPath, [path.join(projectRoot, "dist", "bench", "step-memory.js"), name], { encoding: "utf8", timeout: 300_000 });
+  try {
+    const { peakRssMiB, beforeStepsMiB } = JSON.parse(child.stdout.trim().split("\n").pop() ?? "");
+    return `peak RSS of a process running two steps alone: ${Math.round(peakRssMiB)} MiB (${Math.round(beforeStepsMiB)} MiB before them)`;
+  } catch {
+    return `peak RSS not measured (${child.error?.message ?? (child.stderr.trim().split("\n").pop() || `exit ${child.status}`)})`;
+  }
+}
 
 /** Waits (up to 20 s) until the engine's worker threads take jobs. */
 async function workersReady(): Promise<void> {
@@ -106,6 +118,11 @@ async function main(): Promise<number> {
   const trainSpecs = trainRowSpecs(values.quick), modelSpecs = modelRowSpecs(values.quick);
   process.stderr.write("training steps...\n");
   rows.push(...measureSpecs(trainSpecs, only, label, made));
+  // Peak resident memory of a K = 50 step, each in a process of its own.
+  for (const row of rows.filter((r) => /^train\.step\.b128\.k50(\.spectral)?$/.test(r.name))) {
+    const peak = stepPeakRss(row.name);
+    row.note = `${row.note}; ${peak}`;
+  }
   process.stderr.write("inference, attacks and margins...\n");
   rows.push(...measureSpecs(modelSpecs, only, label, made));
 
