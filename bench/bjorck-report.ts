@@ -16,6 +16,7 @@
 
 import { parseArgs } from "node:util";
 import { parsedOrExit } from "./args.js";
+import { median } from "./harness.js";
 import { engine } from "../src/engine/engine.js";
 import { tensor, tidy } from "../src/engine/tensor.js";
 import * as ops from "../src/engine/ops.js";
@@ -60,11 +61,6 @@ function run(m: Mat, iters: number, opt: Option): { out: Float32Array; grad: Flo
     const [dx] = grad(ops.sum(ops.mul(y, tensor(m.g, [m.r, m.c]))), [x]);
     return { out: Float32Array.from(y.data), grad: Float32Array.from(dx.data) };
   });
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2;
 }
 
 function main(): void {

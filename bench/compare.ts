@@ -18,7 +18,7 @@ import { stream } from "../src/engine/random.js";
 import { encodeSafetensors } from "../src/io/safetensors.js";
 import { PAPER_DEFAULTS, type ModelConfig } from "../src/model/config.js";
 import { VAE, normalNoise } from "../src/model/vae.js";
-import { type BenchRow, formatTable } from "./harness.js";
+import { type BenchRow, formatTable, median } from "./harness.js";
 
 /**
  * Our rows compared, each with the PyTorch row (bench/pytorch_baseline.py) it is
@@ -320,11 +320,6 @@ export interface OurSide {
   time: (name: string) => { median: number; flopsPerCall: number };
   /** One core's simd.peak in GFLOP/s on the build of the rows, measured now. */
   peak: () => number;
-}
-
-export function median(values: number[]): number {
-  const v = [...values].sort((a, b) => a - b), h = v.length >> 1;
-  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
 }
 
 /** A compared row from its rounds: medians of each column, the median and range of the per-round ratios. */

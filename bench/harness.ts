@@ -92,12 +92,18 @@ export function measure(name: string, build: string, flops: number | (() => numb
   }
   const perCall = typeof flops === "function" ? (flops() - counted) / times.length : flops;
   times.sort((a, b) => a - b);
-  const median = times.length % 2 ? times[(times.length - 1) / 2] : (times[times.length / 2 - 1] + times[times.length / 2]) / 2;
+  const mid = median(times);
   return {
-    name, build, unit: "ms", median, min: times[0], max: times[times.length - 1], n: times.length,
-    gflops: perCall > 0 ? perCall / (median * 1e6) : null,
+    name, build, unit: "ms", median: mid, min: times[0], max: times[times.length - 1], n: times.length,
+    gflops: perCall > 0 ? perCall / (mid * 1e6) : null,
     ...(typeof flops === "function" ? { flopsPerCall: perCall } : {}),
   };
+}
+
+/** The median of `values` (the mean of the middle two for an even count); `values` is not reordered. */
+export function median(values: number[]): number {
+  const v = [...values].sort((a, b) => a - b), h = v.length >> 1;
+  return v.length % 2 ? v[h] : (v[h - 1] + v[h]) / 2;
 }
 
 export function formatTable(rows: BenchRow[]): string {
