@@ -61,7 +61,7 @@
 
 import { madd64, nmadd64, F64 } from "./simd";
 import { dot } from "./dot64";
-import { availableThreads, jobArgs, runJob, runJob5, workerWorkspaceBytes } from "./threads";
+import { availableThreads, jobRecord, runJob, workerWorkspaceBytes } from "./threads";
 import { secularShare, tridiagDcWorkspaceBytes, tridiagEigenDc } from "./tridiag-dc";
 import { accumulatePanels, blockedColumns, blockedScratchBytes, blockedUseful, symvShare, syr2kShare, tridiagonalisePanels } from "./tridiag-blocked";
 
@@ -232,15 +232,9 @@ function tridiagonalise(n: i32, z: usize, d: usize, e: usize, tau: usize, p0: us
     }
     const threads = m >= SPLIT_MIN_ROWS && (t != 0 || next) ? availableThreads() : 1;
     if (threads > 1) {
-      const args = jobArgs();
-      store<i32>(args, m);
-      store<i32>(args, n, 4);
-      store<u32>(args, <u32>row0, 8);
-      store<u32>(args, <u32>v, 12);
-      store<u32>(args, <u32>p, 16);
-      store<u32>(args, <u32>pNext, 20);
-      store<i32>(args, (t != 0 ? 1 : 0) | (next ? 2 : 0), 24);
-      store<f64>(args, tNext, 32);
+      const job = jobRecord<TridiagJob>();
+      job.m = m; job.n = n; job.row0 = row0; job.v = v; job.p = p; job.pNext = pNext;
+      job.flags = (t != 0 ? 1 : 0) | (next ? 2 : 0); job.tNext = tNext;
       runJob(JOB_TRIDIAG, 0);
     } else {
       trailingRows(m, ld, row0, v, p, pNext, t != 0, next, tNext, 1, m);
@@ -303,7 +297,9 @@ function accumulate(n: i32, z: usize, tau: usize, scratch: usize, blocked: usize
     accumulate4Setup(n, z, lo, scratch);
     const threads = n - lo - 1 >= SPLIT_MIN_ROWS ? availableThreads() : 1;
     if (threads > 1) {
-      runJob5(JOB_ACCUMULATE, 0, n, <i32>z, <i32>tau, lo, <i32>scratch);
+      const job = jobRecord<AccumulateJob>();
+      job.n = n; job.z = z; job.tau = tau; job.lo = lo; job.scratch = scratch;
+      runJob(JOB_ACCUMULATE, 0);
     } else {
       accumulate4Rows(n, z, tau, lo, scratch, lo + 1, n);
     }
@@ -482,7 +478,9 @@ function replay(n: i32, z: usize, sweeps: usize, nSweeps: i32, rot: usize, strip
   if (nSweeps == 0) return;
   const threads = n >= SPLIT_MIN_ROWS && n * 64 <= workerWorkspaceBytes() ? availableThreads() : 1;
   if (threads > 1) {
-    runJob5(JOB_REPLAY, strip, n, <i32>z, <i32>sweeps, nSweeps, <i32>rot);
+    const job = jobRecord<ReplayJob>();
+    job.n = n; job.z = z; job.sweeps = sweeps; job.nSweeps = nSweeps; job.rot = rot;
+    runJob(JOB_REPLAY, strip);
   } else {
     replayColumns(n, z, sweeps, nSweeps, rot, strip, 0, n >> 3, true);
   }
@@ -573,26 +571,41 @@ function band(count: i32, t: i32, threads: i32): i32 {
   return <i32>(<i64>count * <i64>t / <i64>threads);
 }
 
+/** The arguments of a JOB_TRIDIAG job (stage 1's trailing update, split by rows). */
+@unmanaged class TridiagJob {
+  m: i32; n: i32; row0: usize; v: usize; p: usize; pNext: usize; flags: i32; tNext: f64;
+}
+
+/** The arguments of a JOB_ACCUMULATE job (stage 2, four reflectors at a time). */
+@unmanaged class AccumulateJob {
+  n: i32; z: usize; tau: usize; lo: i32; scratch: usize;
+}
+
+/** The arguments of a JOB_REPLAY job (QL's rotations replayed on bands of columns). */
+@unmanaged class ReplayJob {
+  n: i32; z: usize; sweeps: usize; nSweeps: i32; rot: usize;
+}
+
 /** Share `tid` of `threads` of an eigensolver job whose arguments are at args (assembly/threads.ts). */
 export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: usize): void {
   if (kind == JOB_TRIDIAG) {
-    const m = load<i32>(args), flags = load<i32>(args, 24);
-    trailingRows(m, <usize>load<i32>(args, 4) << 3, <usize>load<u32>(args, 8), <usize>load<u32>(args, 12),
-      <usize>load<u32>(args, 16), <usize>load<u32>(args, 20), (flags & 1) != 0, (flags & 2) != 0, load<f64>(args, 32),
+    const job = changetype<TridiagJob>(args);
+    const m = job.m, flags = job.flags;
+    trailingRows(m, <usize>job.n << 3, job.row0, job.v, job.p, job.pNext, (flags & 1) != 0, (flags & 2) != 0, job.tNext,
       1 + band(m - 1, tid, threads), 1 + band(m - 1, tid + 1, threads));
   } else if (kind == JOB_ACCUMULATE) {
-    const n = load<i32>(args), lo = load<i32>(args, 12);
+    const job = changetype<AccumulateJob>(args);
+    const n = job.n, lo = job.lo;
     const rows = n - lo - 1;
-    accumulate4Rows(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), lo, <usize>load<u32>(args, 16),
-      lo + 1 + band(rows, tid, threads), lo + 1 + band(rows, tid + 1, threads));
+    accumulate4Rows(n, job.z, job.tau, lo, job.scratch, lo + 1 + band(rows, tid, threads), lo + 1 + band(rows, tid + 1, threads));
   } else if (kind == JOB_SYMV) {
     symvShare(args, tid, threads);
   } else if (kind == JOB_SYR2K) {
     syr2kShare(args, tid, threads);
   } else if (kind == JOB_REPLAY) {
-    const n = load<i32>(args), strips = n >> 3;
-    replayColumns(n, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), load<i32>(args, 12), <usize>load<u32>(args, 16),
-      work, band(strips, tid, threads), band(strips, tid + 1, threads), tid == threads - 1);
+    const job = changetype<ReplayJob>(args);
+    const n = job.n, strips = n >> 3;
+    replayColumns(n, job.z, job.sweeps, job.nSweeps, job.rot, work, band(strips, tid, threads), band(strips, tid + 1, threads), tid == threads - 1);
   } else if (kind == JOB_SECULAR) {
     secularShare(args, tid, threads);
   }

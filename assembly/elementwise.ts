@@ -2,7 +2,7 @@
 // Pointer-based, allocation-free; n counts f32 elements.
 
 import { F32 } from "./simd";
-import { availableThreads, evenBand, jobArgs, JOB_ADAM, runJob } from "./threads";
+import { availableThreads, evenBand, JOB_ADAM, jobRecord, runJob } from "./threads";
 
 /** dst[i] = src[i]. */
 export function copy(n: i32, src: usize, dst: usize): void {
@@ -143,17 +143,9 @@ export function adamStep(n: i32, p: usize, g: usize, m: usize, v: usize, b1: f32
   // split between the kernel threads. Bands start at multiples of 4, so every
   // element takes the same (SIMD or scalar-tail) path for any thread count.
   if (n >= ADAM_MIN_SPLIT && availableThreads() > 1) {
-    const args = jobArgs();
-    store<i32>(args, n);
-    store<u32>(args, <u32>p, 4);
-    store<u32>(args, <u32>g, 8);
-    store<u32>(args, <u32>m, 12);
-    store<u32>(args, <u32>v, 16);
-    store<f32>(args, b1, 20);
-    store<f32>(args, b2, 24);
-    store<f32>(args, stepSize, 28);
-    store<f32>(args, vScale, 32);
-    store<f32>(args, eps, 36);
+    const job = jobRecord<AdamJob>();
+    job.n = n; job.p = p; job.g = g; job.m = m; job.v = v;
+    job.b1 = b1; job.b2 = b2; job.stepSize = stepSize; job.vScale = vScale; job.eps = eps;
     runJob(JOB_ADAM, 0);
   } else {
     adamRange(0, n, p, g, m, v, b1, b2, stepSize, vScale, eps);
@@ -166,11 +158,16 @@ export function adamStep(n: i32, p: usize, g: usize, m: usize, v: usize, b1: f32
 
 /** Share `tid` of `threads` of an Adam job whose arguments are at args (posted by adamStep). */
 export function adamShare(args: usize, tid: i32, threads: i32): void {
-  const n = load<i32>(args);
-  const i0 = evenBand(n, tid, threads, 4), i1 = evenBand(n, tid + 1, threads, 4);
+  const job = changetype<AdamJob>(args);
+  const i0 = evenBand(job.n, tid, threads, 4), i1 = evenBand(job.n, tid + 1, threads, 4);
   if (i1 <= i0) return;
-  adamRange(i0, i1, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), <usize>load<u32>(args, 16),
-    load<f32>(args, 20), load<f32>(args, 24), load<f32>(args, 28), load<f32>(args, 32), load<f32>(args, 36));
+  adamRange(i0, i1, job.p, job.g, job.m, job.v, job.b1, job.b2, job.stepSize, job.vScale, job.eps);
+}
+
+/** The arguments of a JOB_ADAM job. */
+@unmanaged class AdamJob {
+  n: i32; p: usize; g: usize; m: usize; v: usize;
+  b1: f32; b2: f32; stepSize: f32; vScale: f32; eps: f32;
 }
 
 /** The Adam update of elements [i0, i1); i0 a multiple of 4. */

@@ -19,7 +19,7 @@
 import { madd64, F64 } from "./simd";
 import { countFlops64 } from "./flops";
 import { mirrorLower } from "./triangle";
-import { evenBand, jobArgs, JOB_GEMM64, runJob, triangleBand, workerWorkspaceBytes, worthSplitting } from "./threads";
+import { evenBand, JOB_GEMM64, jobRecord, runJob, triangleBand, workerWorkspaceBytes, worthSplitting } from "./threads";
 
 // @ts-ignore: decorator
 @inline const MR: i32 = 4;
@@ -182,18 +182,9 @@ export function gemm64(
     countFlops64(lower && m == n ? <f64>n * <f64>(n + 1) / 2 : <f64>m * <f64>n, k);
     // Each worker packs into its own workspace, which must hold this kernel's.
     if (worthSplitting(m, n, k) && workerWorkspaceBytes() >= gemm64WorkspaceBytes()) {
-      const args = jobArgs();
-      store<i32>(args, flags);
-      store<i32>(args, m, 4);
-      store<i32>(args, n, 8);
-      store<i32>(args, k, 12);
-      store<f64>(args, alpha, 16);
-      store<u32>(args, <u32>a, 24);
-      store<i32>(args, lda, 28);
-      store<u32>(args, <u32>b, 32);
-      store<i32>(args, ldb, 36);
-      store<u32>(args, <u32>c, 40);
-      store<i32>(args, ldc, 44);
+      const job = jobRecord<Gemm64Job>();
+      job.flags = flags; job.m = m; job.n = n; job.k = k; job.alpha = alpha;
+      job.a = a; job.lda = lda; job.b = b; job.ldb = ldb; job.c = c; job.ldc = ldc;
       runJob(JOB_GEMM64, work);
     } else {
       gemm64Rows(flags, m, n, k, alpha, a, lda, b, ldb, c, ldc, work, 0, m);
@@ -202,17 +193,22 @@ export function gemm64(
   if (lower) mirrorLower<f64>(m, c, ldc);
 }
 
+/** The arguments of a JOB_GEMM64 job. */
+@unmanaged class Gemm64Job {
+  flags: i32; m: i32; n: i32; k: i32; alpha: f64;
+  a: usize; lda: i32; b: usize; ldb: i32; c: usize; ldc: i32;
+}
+
 /** Share `tid` of `threads` of a gemm64 job whose arguments are at args (posted by gemm64). */
 export function gemm64Share(args: usize, tid: i32, threads: i32, work: usize): void {
-  const flags = load<i32>(args), m = load<i32>(args, 4);
+  const job = changetype<Gemm64Job>(args);
+  const flags = job.flags, m = job.m;
   // Bands of whole 4-row tiles; the lower triangle's bands have equal areas.
   const lower = (flags & G64_LOWER) != 0;
   const i0 = lower ? triangleBand(m, tid, threads, MR) : evenBand(m, tid, threads, MR);
   const i1 = lower ? triangleBand(m, tid + 1, threads, MR) : evenBand(m, tid + 1, threads, MR);
   if (i1 <= i0) return;
-  gemm64Rows(flags, m, load<i32>(args, 8), load<i32>(args, 12), load<f64>(args, 16),
-    <usize>load<u32>(args, 24), load<i32>(args, 28), <usize>load<u32>(args, 32), load<i32>(args, 36),
-    <usize>load<u32>(args, 40), load<i32>(args, 44), work, i0, i1);
+  gemm64Rows(flags, m, job.n, job.k, job.alpha, job.a, job.lda, job.b, job.ldb, job.c, job.ldc, work, i0, i1);
 }
 
 /**

@@ -13,7 +13,7 @@
 // (assembly/threads.ts) and the result never depends on the split.
 
 import { F32 } from "./simd";
-import { availableThreads, evenBand, JOB_CBLL, runJob5 } from "./threads";
+import { availableThreads, evenBand, JOB_CBLL, jobRecord, runJob } from "./threads";
 
 /** log((1 - eps) / eps), eps = 2^-23: the logit clamp (CB_LOGIT_LIMIT in src/model/likelihood.ts). */
 const LOGIT_LIMIT: f64 = Math.log((1.0 - 1.0 / 8388608.0) / (1.0 / 8388608.0));
@@ -34,7 +34,9 @@ const LOG2: f64 = Math.log(2.0);
 export function cbLogLik(n: i32, h: usize, x: usize, out: usize, d: usize): void {
   const threads = n >= MIN_SPLIT_ELEMENTS ? availableThreads() : 1;
   if (threads > 1) {
-    runJob5(JOB_CBLL, 0, n, <i32>h, <i32>x, <i32>out, <i32>d);
+    const job = jobRecord<CbLogLikJob>();
+    job.n = n; job.h = h; job.x = x; job.out = out; job.d = d;
+    runJob(JOB_CBLL, 0);
   } else {
     cbLogLikRange(h, x, out, d, 0, n);
   }
@@ -42,9 +44,13 @@ export function cbLogLik(n: i32, h: usize, x: usize, out: usize, d: usize): void
 
 /** Share `tid` of `threads` of a posted cbLogLik job whose arguments are at args. */
 export function cbLogLikShare(args: usize, tid: i32, threads: i32): void {
-  const n = load<i32>(args);
-  cbLogLikRange(<usize>load<u32>(args, 4), <usize>load<u32>(args, 8), <usize>load<u32>(args, 12),
-    <usize>load<u32>(args, 16), evenBand(n, tid, threads, BAND_TILE), evenBand(n, tid + 1, threads, BAND_TILE));
+  const job = changetype<CbLogLikJob>(args);
+  cbLogLikRange(job.h, job.x, job.out, job.d, evenBand(job.n, tid, threads, BAND_TILE), evenBand(job.n, tid + 1, threads, BAND_TILE));
+}
+
+/** The arguments of a JOB_CBLL job. */
+@unmanaged class CbLogLikJob {
+  n: i32; h: usize; x: usize; out: usize; d: usize;
 }
 
 // f64x2 constants of the vector path.

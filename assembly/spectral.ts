@@ -16,7 +16,7 @@
 // which is exact algebra, never divides, and at x = y gives q_K'(x).
 
 import { madd64, nmadd64 } from "./simd";
-import { availableThreads, evenBand, jobArgs, runJob, triangleBand, workerWorkspaceBytes } from "./threads";
+import { availableThreads, evenBand, jobRecord, runJob, triangleBand, workerWorkspaceBytes } from "./threads";
 
 // Job kinds posted to the kernel threads (threads.ts hands kinds in
 // [JOB_SPECTRAL, JOB_EIG) here). Every share is a band of whole rows computed
@@ -108,15 +108,8 @@ function ddTriangle(n: i32, lam: usize, iters: i32, beta: f64, work: usize, dd: 
   const split = <f64>n * <f64>n * <f64>iters >= 2 * SPLIT_MIN_PAIR_STEPS && ddScratchBytes(iters) <= workerWorkspaceBytes();
   const threads = split ? availableThreads() : 1;
   if (threads > 1) {
-    const args = jobArgs();
-    store<i32>(args, n);
-    store<i32>(args, iters, 4);
-    store<u32>(args, <u32>lam, 8);
-    store<u32>(args, <u32>tq, 12);
-    store<u32>(args, <u32>dd, 16);
-    store<u32>(args, <u32>m, 20);
-    store<u32>(args, <u32>sm, 24);
-    store<f64>(args, beta, 32);
+    const job = jobRecord<DdRowsJob>();
+    job.n = n; job.iters = iters; job.lam = lam; job.tq = tq; job.dd = dd; job.m = m; job.sm = sm; job.beta = beta;
     runJob(JOB_DD_ROWS, scratch);
   } else {
     ddRows(n, lam, iters, beta, tq, dd, m, sm, 0, n, scratch);
@@ -250,11 +243,9 @@ function ddColumns(n: i32, i: i32, j: i32, iters: i32, xs: v128, consts: usize, 
  * also v rounded to f32 there. Rows are split between threads.
  */
 export function spectralRowSquares(rows: i32, cols: i32, v: usize, lam: usize, v32: usize): void {
-  const args = jobArgs32(rows, cols);
-  if (args != 0) {
-    store<u32>(args, <u32>v, 8);
-    store<u32>(args, <u32>lam, 12);
-    store<u32>(args, <u32>v32, 16);
+  if (rowPassSplits(rows, cols)) {
+    const job = rowJob<RowSquaresJob>(rows, cols);
+    job.v = v; job.lam = lam; job.v32 = v32;
     runJob(JOB_ROW_SQUARES, 0);
   } else {
     rowSquaresRows(cols, v, lam, v32, 0, rows);
@@ -283,12 +274,9 @@ function rowSquaresRows(cols: i32, v: usize, lam: usize, v32: usize, i0: i32, i1
  * q = 0 copies x to f32. Rows are split between threads.
  */
 export function spectralScaleRows(rows: i32, cols: i32, q: usize, x: usize, xF32: i32, out: usize): void {
-  const args = jobArgs32(rows, cols);
-  if (args != 0) {
-    store<u32>(args, <u32>q, 8);
-    store<u32>(args, <u32>x, 12);
-    store<i32>(args, xF32, 16);
-    store<u32>(args, <u32>out, 20);
+  if (rowPassSplits(rows, cols)) {
+    const job = rowJob<ScaleRowsJob>(rows, cols);
+    job.q = q; job.x = x; job.xF32 = xF32; job.out = out;
     runJob(JOB_SCALE_ROWS, 0);
   } else {
     scaleRows(cols, q, x, xF32, out, 0, rows);
@@ -310,33 +298,58 @@ function scaleRows(cols: i32, q: usize, x: usize, xF32: i32, out: usize, i0: i32
   }
 }
 
-/** The job's argument block with rows and cols written when a row pass of this size is worth splitting, else 0. */
-function jobArgs32(rows: i32, cols: i32): usize {
-  if (<f64>rows * <f64>cols < SPLIT_MIN_ELEMENTS || availableThreads() <= 1) return 0;
-  const args = jobArgs();
-  store<i32>(args, rows);
-  store<i32>(args, cols, 4);
-  return args;
+/** True when a row pass of this size is worth splitting between the kernel threads. */
+function rowPassSplits(rows: i32, cols: i32): bool {
+  return <f64>rows * <f64>cols >= SPLIT_MIN_ELEMENTS && availableThreads() > 1;
+}
+
+/** The arguments of a JOB_DD_ROWS job. */
+@unmanaged class DdRowsJob {
+  n: i32; iters: i32; lam: usize; tq: usize; dd: usize; m: usize; sm: usize; beta: f64;
+}
+
+/** What every row pass's arguments begin with. */
+@unmanaged class RowPassJob {
+  rows: i32; cols: i32;
+}
+
+/** The arguments of a JOB_ROW_SQUARES job. */
+@unmanaged class RowSquaresJob extends RowPassJob {
+  v: usize; lam: usize; v32: usize;
+}
+
+/** The arguments of a JOB_SCALE_ROWS job. */
+@unmanaged class ScaleRowsJob extends RowPassJob {
+  q: usize; x: usize; xF32: i32; out: usize;
+}
+
+/** The record of a row pass over rows x cols, with its size written. */
+function rowJob<T extends RowPassJob>(rows: i32, cols: i32): T {
+  const job = jobRecord<T>();
+  job.rows = rows; job.cols = cols;
+  return job;
 }
 
 /** Share `tid` of `threads` of a spectral job whose arguments are at args (assembly/threads.ts). */
 export function spectralShare(kind: i32, args: usize, tid: i32, threads: i32, work: usize): void {
-  const n = load<i32>(args);
   if (kind == JOB_DD_ROWS) {
+    const job = changetype<DdRowsJob>(args);
+    const n = job.n;
     // Row i of the upper triangle has n - i entries: equal-area bands of the
     // lower triangle, read from the bottom.
     const i0 = n - triangleBand(n, threads - tid, threads, 1), i1 = n - triangleBand(n, threads - tid - 1, threads, 1);
     if (i1 <= i0) return;
-    ddRows(n, <usize>load<u32>(args, 8), load<i32>(args, 4), load<f64>(args, 32), <usize>load<u32>(args, 12),
-      <usize>load<u32>(args, 16), <usize>load<u32>(args, 20), <usize>load<u32>(args, 24), i0, i1, work);
+    ddRows(n, job.lam, job.iters, job.beta, job.tq, job.dd, job.m, job.sm, i0, i1, work);
     return;
   }
-  const cols = load<i32>(args, 4);
-  const i0 = evenBand(n, tid, threads, 1), i1 = evenBand(n, tid + 1, threads, 1);
+  const pass = changetype<RowPassJob>(args);
+  const i0 = evenBand(pass.rows, tid, threads, 1), i1 = evenBand(pass.rows, tid + 1, threads, 1);
   if (i1 <= i0) return;
   if (kind == JOB_ROW_SQUARES) {
-    rowSquaresRows(cols, <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), <usize>load<u32>(args, 16), i0, i1);
+    const job = changetype<RowSquaresJob>(args);
+    rowSquaresRows(job.cols, job.v, job.lam, job.v32, i0, i1);
   } else if (kind == JOB_SCALE_ROWS) {
-    scaleRows(cols, <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), load<i32>(args, 16), <usize>load<u32>(args, 20), i0, i1);
+    const job = changetype<ScaleRowsJob>(args);
+    scaleRows(job.cols, job.q, job.x, job.xF32, job.out, i0, i1);
   }
 }

@@ -9,8 +9,8 @@
 // thread count. A share no worker has claimed by the time the dispatcher has
 // finished its own is run by the dispatcher (runJob). Nothing here allocates:
 // the TypeScript side supplies the control block and one GEMM workspace per
-// worker. Other kernels (the f64 eigensolver) post their own jobs: they write
-// arguments at jobArgs() and call runJob; runShare hands JOB_GEMM64 to
+// worker. Other kernels (the f64 eigensolver) post their own jobs: they fill
+// the job's argument record (jobRecord) and call runJob; runShare hands JOB_GEMM64 to
 // gemm64Share, JOB_ADAM to adamShare, JOB_CBLL to cbLogLikShare, job kinds
 // >= JOB_EIG to eigShare and those in [JOB_SPECTRAL, JOB_EIG) to spectralShare.
 
@@ -146,13 +146,23 @@ export function workerWorkspaceBytes(): i32 {
   return gemmWorkspaceBytes();
 }
 
-/** Where a job's arguments go (4 bytes after the kind); only valid in the dispatcher. */
-export function jobArgs(): usize {
-  return control + ARGS + 4;
+// Bytes of arguments a job can have after its kind.
+// @ts-ignore: decorator
+@inline const ARG_BYTES: usize = 124;
+
+/**
+ * The argument record of the job about to be posted (only valid in the
+ * dispatcher): the @unmanaged class T is the one layout that the job's poster
+ * writes and its share function reads (changetype<T> of the share's args).
+ */
+// @ts-ignore: decorator
+@inline export function jobRecord<T>(): T {
+  if (offsetof<T>() > ARG_BYTES) ERROR("a job's argument record is larger than the control block's ARGS area");
+  return changetype<T>(control + ARGS + 4);
 }
 
 /**
- * Posts the job whose arguments are at jobArgs(), runs share 0 here, returns
+ * Posts the job whose arguments are in its record (jobRecord), runs share 0 here, returns
  * when every share is done. A share whose worker has not claimed it by the
  * time share 0 is done is taken back and run here (with this thread's
  * workspace: a share's result does not depend on whose it is), so a worker
@@ -182,15 +192,10 @@ export function runJob(kind: i32, work: usize): void {
   while (atomic.load<i32>(ctrl + DONE) < claimed) {}
 }
 
-/** Posts job `kind` with five 32-bit arguments (pointers included) and runs every share (work: share 0's). */
-export function runJob5(kind: i32, work: usize, a0: i32, a1: i32, a2: i32, a3: i32, a4: i32): void {
-  const args = jobArgs();
-  store<i32>(args, a0);
-  store<i32>(args, a1, 4);
-  store<i32>(args, a2, 8);
-  store<i32>(args, a3, 12);
-  store<i32>(args, a4, 16);
-  runJob(kind, work);
+/** The arguments of a JOB_GEMM or JOB_SYRK job. */
+@unmanaged class GemmJob {
+  transA: i32; transB: i32; m: i32; n: i32; k: i32; alpha: f32;
+  a: usize; lda: i32; b: usize; ldb: i32; beta: f32; c: usize; ldc: i32;
 }
 
 /** Posts the GEMM or SYRK job, runs share 0 here, and returns when every share is done. */
@@ -198,20 +203,9 @@ export function runParallel(
   kind: i32, transA: i32, transB: i32, m: i32, n: i32, k: i32, alpha: f32,
   a: usize, lda: i32, b: usize, ldb: i32, beta: f32, c: usize, ldc: i32, work: usize,
 ): void {
-  const args = control + ARGS;
-  store<i32>(args, transA, 4);
-  store<i32>(args, transB, 8);
-  store<i32>(args, m, 12);
-  store<i32>(args, n, 16);
-  store<i32>(args, k, 20);
-  store<f32>(args, alpha, 24);
-  store<u32>(args, <u32>a, 28);
-  store<i32>(args, lda, 32);
-  store<u32>(args, <u32>b, 36);
-  store<i32>(args, ldb, 40);
-  store<f32>(args, beta, 44);
-  store<u32>(args, <u32>c, 48);
-  store<i32>(args, ldc, 52);
+  const job = jobRecord<GemmJob>();
+  job.transA = transA; job.transB = transB; job.m = m; job.n = n; job.k = k; job.alpha = alpha;
+  job.a = a; job.lda = lda; job.b = b; job.ldb = ldb; job.beta = beta; job.c = c; job.ldc = ldc;
   runJob(kind, work);
 }
 
@@ -239,13 +233,9 @@ function runShare(ctrl: usize, tid: i32, threads: i32, work: usize): void {
     spectralShare(kind, args + 4, tid, threads, work);
     return;
   }
-  const transA = load<i32>(args, 4), transB = load<i32>(args, 8);
-  const m = load<i32>(args, 12), n = load<i32>(args, 16), k = load<i32>(args, 20);
-  const alpha = load<f32>(args, 24);
-  const a = <usize>load<u32>(args, 28), lda = load<i32>(args, 32);
-  const b = <usize>load<u32>(args, 36), ldb = load<i32>(args, 40);
-  const beta = load<f32>(args, 44);
-  const c = <usize>load<u32>(args, 48), ldc = load<i32>(args, 52);
+  const job = changetype<GemmJob>(args + 4);
+  const transA = job.transA, transB = job.transB, m = job.m, n = job.n, k = job.k, alpha = job.alpha;
+  const a = job.a, lda = job.lda, b = job.b, ldb = job.ldb, beta = job.beta, c = job.c, ldc = job.ldc;
   if (kind == JOB_SYRK) {
     // Lower triangle by row bands of equal area: band t ends at n*sqrt(t/T).
     const i0 = triangleBand(n, tid, threads, MR), i1 = triangleBand(n, tid + 1, threads, MR);

@@ -34,7 +34,7 @@ import { madd64 } from "./simd";
 import { dot } from "./dot64";
 import { at, axpy, axpy4, dot4, dot4Out0, dot4Out1, dot4Out2, dot4Out3, identityBlock, rank2Row, reflector, JOB_SYMV, JOB_SYR2K, SPLIT_MIN_ROWS } from "./eig";
 import { gemm64, gemm64WorkspaceBytes, kernel4x4, G64_TRANS_B } from "./gemm64";
-import { availableThreads, runJob5, triangleBand } from "./threads";
+import { availableThreads, jobRecord, runJob, triangleBand } from "./threads";
 
 /** Panel width: reflectors per rank-2NB update. */
 // @ts-ignore: decorator
@@ -143,17 +143,25 @@ function packPanel(s: i32, v: usize, ldv: usize, w: usize, ldw: usize, packed: u
 function syr2k(s: i32, c: usize, ldc: usize, packed: usize): void {
   const threads = s >= SPLIT_MIN_ROWS ? availableThreads() : 1;
   if (threads > 1) {
-    runJob5(JOB_SYR2K, 0, s, <i32>c, <i32>ldc, <i32>packed, 0);
+    const job = jobRecord<Syr2kJob>();
+    job.s = s; job.c = c; job.ldc = ldc; job.packed = packed;
+    runJob(JOB_SYR2K, 0);
   } else {
     syr2kRows(s, c, ldc, packed, 0, s);
   }
 }
 
+/** The arguments of a JOB_SYR2K job. */
+@unmanaged class Syr2kJob {
+  s: i32; c: usize; ldc: usize; packed: usize;
+}
+
 /** Share `tid` of `threads` of a JOB_SYR2K job. */
 export function syr2kShare(args: usize, tid: i32, threads: i32): void {
-  const s = load<i32>(args);
+  const job = changetype<Syr2kJob>(args);
+  const s = job.s;
   const i0 = triangleBand(s, tid, threads, 4), i1 = triangleBand(s, tid + 1, threads, 4);
-  if (i1 > i0) syr2kRows(s, <usize>load<u32>(args, 4), <usize>load<u32>(args, 8), <usize>load<u32>(args, 12), i0, i1);
+  if (i1 > i0) syr2kRows(s, job.c, job.ldc, job.packed, i0, i1);
 }
 
 /** Rows i0..i1-1 (i0 a multiple of 4) of syr2k: whole 4 x 4 tiles, the last s mod 4 rows entry by entry, then the mirror. */
@@ -339,7 +347,9 @@ function triangularFactor(b: i32, g: usize, tau: usize, t: usize): void {
 function symv(s: i32, a: usize, ld: usize, x: usize, y: usize, bands: usize): void {
   const threads = s >= SPLIT_MIN_ROWS ? availableThreads() : 1;
   if (threads > 1) {
-    runJob5(JOB_SYMV, 0, s, <i32>a, <i32>ld, <i32>x, <i32>bands);
+    const job = jobRecord<SymvJob>();
+    job.s = s; job.a = a; job.ld = ld; job.x = x; job.bands = bands;
+    runJob(JOB_SYMV, 0);
   } else {
     for (let b = 0; b < SYMV_BANDS; b++) symvBand(s, a, ld, x, bands, b);
   }
@@ -418,11 +428,15 @@ function symvBand(s: i32, a: usize, ld: usize, x: usize, bands: usize, b: i32): 
   }
 }
 
+/** The arguments of a JOB_SYMV job. */
+@unmanaged class SymvJob {
+  s: i32; a: usize; ld: usize; x: usize; bands: usize;
+}
+
 /** Share `tid` of `threads` of a JOB_SYMV job (whole bands). */
 export function symvShare(args: usize, tid: i32, threads: i32): void {
-  const s = load<i32>(args);
-  const a = <usize>load<u32>(args, 4), ld = <usize>load<u32>(args, 8);
-  const x = <usize>load<u32>(args, 12), bands = <usize>load<u32>(args, 16);
+  const job = changetype<SymvJob>(args);
+  const s = job.s, a = job.a, ld = job.ld, x = job.x, bands = job.bands;
   const b0 = SYMV_BANDS * tid / threads, b1 = SYMV_BANDS * (tid + 1) / threads;
   for (let b = b0; b < b1; b++) symvBand(s, a, ld, x, bands, b);
 }

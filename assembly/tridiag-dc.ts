@@ -36,7 +36,7 @@
 
 import { gemm64, gemm64WorkspaceBytes } from "./gemm64";
 import { qlEigen, EIG_OK, JOB_SECULAR } from "./eig";
-import { availableThreads, runJob5 } from "./threads";
+import { availableThreads, jobRecord, runJob } from "./threads";
 
 // Blocks of at most this many rows are solved by QL.
 // @ts-ignore: decorator
@@ -351,7 +351,7 @@ function mergeSecular(ws: Workspace, d: usize, rho: f64, lo: i32, mid: i32, hi: 
   // independent entries per thread, computed by the same operations on any.
   const threads = k >= SECULAR_SPLIT_MIN ? availableThreads() : 1;
   for (let phase = PHASE_ROOTS; phase <= PHASE_ZHAT; phase++) {
-    if (threads > 1) runJob5(JOB_SECULAR, 0, phase, <i32>changetype<usize>(ws), 0, 0, 0);
+    if (threads > 1) postSecular(ws, phase);
     else secularPhase(ws, phase, 0, k);
   }
   // Non-deflated rows grouped by kind: kind 1 and 2 meet the top columns, 2 and 3 the bottom ones.
@@ -369,7 +369,7 @@ function mergeSecular(ws: Workspace, d: usize, rho: f64, lo: i32, mid: i32, hi: 
     store<i32>(ati(packed, p), r);
     store<i32>(ati(pos, i), p);
   }
-  if (threads > 1) runJob5(JOB_SECULAR, 0, PHASE_VECTORS, <i32>changetype<usize>(ws), 0, 0, 0);
+  if (threads > 1) postSecular(ws, PHASE_VECTORS);
   else secularPhase(ws, PHASE_VECTORS, 0, k);
   // Pack out of the block: top columns of kinds 1, 2; bottom columns of kinds 2, 3; deflated rows whole.
   const qTop = ws.qp;
@@ -397,11 +397,23 @@ function mergeSecular(ws: Workspace, d: usize, rho: f64, lo: i32, mid: i32, hi: 
   }
 }
 
-/** Share `tid` of `threads` of a JOB_SECULAR job (args: phase, the Workspace record). */
+/** The arguments of a JOB_SECULAR job. */
+@unmanaged class SecularJob {
+  phase: i32; ws: Workspace;
+}
+
+/** Runs one secular phase on every kernel thread. */
+function postSecular(ws: Workspace, phase: i32): void {
+  const job = jobRecord<SecularJob>();
+  job.phase = phase; job.ws = ws;
+  runJob(JOB_SECULAR, 0);
+}
+
+/** Share `tid` of `threads` of a JOB_SECULAR job. */
 export function secularShare(args: usize, tid: i32, threads: i32): void {
-  const ws = changetype<Workspace>(<usize>load<u32>(args, 4));
-  const k = ws.k;
-  secularPhase(ws, load<i32>(args), <i32>(<i64>k * tid / threads), <i32>(<i64>k * (tid + 1) / threads));
+  const job = changetype<SecularJob>(args);
+  const ws = job.ws, k = ws.k;
+  secularPhase(ws, job.phase, <i32>(<i64>k * tid / threads), <i32>(<i64>k * (tid + 1) / threads));
 }
 
 /**
