@@ -78,6 +78,7 @@ export const JOB_SECULAR: i32 = 19; // divide and conquer's secular equations (t
 // The blocked stages' jobs (assembly/tridiag-blocked.ts).
 export const JOB_SYMV: i32 = 24;
 export const JOB_SYR2K: i32 = 25;
+const JOB_EIG_BATCH: i32 = 26;
 
 // Below this many rows a pass over them is shorter than waking a worker
 // (a 96 x 96 step of the tridiagonalisation is about 5 microseconds).
@@ -608,6 +609,13 @@ export function eigShare(kind: i32, args: usize, tid: i32, threads: i32, work: u
     replayColumns(n, job.z, job.sweeps, job.nSweeps, job.rot, work, band(strips, tid, threads), band(strips, tid + 1, threads), tid == threads - 1);
   } else if (kind == JOB_SECULAR) {
     secularShare(args, tid, threads);
+  } else if (kind == JOB_EIG_BATCH) {
+    const job = changetype<EigBatchJob>(args);
+    // Take whole problems until the job's are gone (any thread may solve any of them).
+    for (let g = atomic.add<i32>(changetype<usize>(job) + offsetof<EigBatchJob>("next"), 1); g < job.whole;
+      g = atomic.add<i32>(changetype<usize>(job) + offsetof<EigBatchJob>("next"), 1)) {
+      solveProblem(nthLarge(job.count, job.problems, g));
+    }
   }
 }
 
@@ -665,6 +673,68 @@ export function eigSym(n: i32, a: usize, lda: i32, w: usize, z: usize, work: usi
   // Stage 3: divide and conquer where it is faster and the workspace allows, else QL.
   if (n >= DC_MIN_N && workBytes >= dcBytes(n)) return tridiagEigenDc(n, d, e, z, tau);
   return qlEigen(n, d, e, z, strip, logBase, left);
+}
+
+/** One problem of eigSymBatch: eigSym's arguments, then its return code. */
+@unmanaged class EigProblem {
+  n: i32; a: usize; lda: i32; w: usize; z: usize; work: usize; workBytes: i32; status: i32;
+}
+
+/** The arguments of a JOB_EIG_BATCH job: the first `whole` large problems, taken in turn through `next`. */
+@unmanaged class EigBatchJob {
+  count: i32; problems: usize; whole: i32; next: i32;
+}
+
+/** Bytes of one eigSymBatch problem record. */
+export function eigProblemBytes(): i32 {
+  return <i32>offsetof<EigProblem>();
+}
+
+/**
+ * eigSym on `count` problems, records of eigProblemBytes() at `problems`
+ * ({n, a, lda, w, z, work, workBytes, status}, 4 bytes each; every problem
+ * with its own workspace), each status written back. With k threads and L
+ * problems of at least SPLIT_MIN_ROWS rows, the first k floor(L/k) of those
+ * are solved whole, one per thread at a time; the rest one after another,
+ * each split between the threads. One problem's passes are too short to
+ * keep two threads busy, two problems are not. Each problem gets the bits
+ * eigSym gives it alone, on any thread count.
+ */
+export function eigSymBatch(count: i32, problems: usize): void {
+  const threads = availableThreads();
+  let large = 0;
+  for (let i = 0; i < count; i++) if (problemAt(problems, i).n >= SPLIT_MIN_ROWS) large++;
+  const whole = threads > 1 ? (large / threads) * threads : 0;
+  if (whole > 0) {
+    const job = jobRecord<EigBatchJob>();
+    job.count = count; job.problems = problems; job.whole = whole; job.next = 0;
+    runJob(JOB_EIG_BATCH, 0);
+  }
+  let solvedWhole = 0;
+  for (let i = 0; i < count; i++) {
+    const p = problemAt(problems, i);
+    if (p.n >= SPLIT_MIN_ROWS && solvedWhole < whole) solvedWhole++;
+    else solveProblem(p);
+  }
+}
+
+/** Record i of an eigSymBatch table. */
+function problemAt(problems: usize, i: i32): EigProblem {
+  return changetype<EigProblem>(problems + <usize>i * offsetof<EigProblem>());
+}
+
+/** The g-th problem of at least SPLIT_MIN_ROWS rows. */
+function nthLarge(count: i32, problems: usize, g: i32): EigProblem {
+  let seen = 0;
+  for (let i = 0; i < count; i++) {
+    const p = problemAt(problems, i);
+    if (p.n >= SPLIT_MIN_ROWS && seen++ == g) return p;
+  }
+  return unreachable();
+}
+
+function solveProblem(p: EigProblem): void {
+  p.status = eigSym(p.n, p.a, p.lda, p.w, p.z, p.work, p.workBytes);
 }
 
 /**

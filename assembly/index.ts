@@ -4,7 +4,7 @@
 export { gemm, syrk, gemmWorkspaceBytes } from "./gemm";
 export { bjorckForward, bjorckForwardTol, bjorckBackward, bjorckWorkspaceBytes, bjorckSaveFloats } from "./bjorck";
 export { gemm64, gemm64WorkspaceBytes } from "./gemm64";
-export { eigSym, eigSymWorkspaceBytes } from "./eig";
+export { eigSym, eigSymBatch, eigProblemBytes, eigSymWorkspaceBytes } from "./eig";
 export { choleskyLower } from "./cholesky";
 export { bjorckSpectralCoeffs, bjorckSpectralHadamard, bjorckSpectralWorkspaceBytes, spectralRowSquares, spectralScaleRows } from "./spectral";
 export { groupsortForward, groupsortBackward } from "./groupsort";

@@ -66,6 +66,8 @@ export function threadsControlBytes(): i32 {
 let control: usize = 0;
 let threadCount: i32 = 1;
 let takenBack: i32 = 0;
+// True while the dispatcher runs a job's shares: a share never posts a job of its own.
+let inJob = false;
 
 /**
  * Makes this instance the dispatcher for `threads` threads (itself included).
@@ -138,7 +140,7 @@ export function worthSplitting(m: i32, n: i32, k: i32): bool {
  * every worker is waiting (bit-identical results never depend on it).
  */
 export function availableThreads(): i32 {
-  return threadCount > 1 && atomic.load<i32>(control + READY) >= threadCount - 1 ? threadCount : 1;
+  return threadCount > 1 && !inJob && atomic.load<i32>(control + READY) >= threadCount - 1 ? threadCount : 1;
 }
 
 /** Bytes of workspace each worker brings to a job (its GEMM workspace, also enough for gemm64's). */
@@ -178,6 +180,7 @@ export function runJob(kind: i32, work: usize): void {
   atomic.store<i32>(ctrl + DONE, 0);
   atomic.store<i32>(ctrl + GEN, gen); // sequentially consistent: publishes the arguments and tokens
   atomic.notify(ctrl + GEN, threads - 1);
+  inJob = true;
   runShare(ctrl, 0, threads, work);
   let claimed = 0;
   for (let t = 1; t < threads; t++) {
@@ -190,6 +193,7 @@ export function runJob(kind: i32, work: usize): void {
   }
   // The shares are balanced, so the claimed ones finish about now: spin.
   while (atomic.load<i32>(ctrl + DONE) < claimed) {}
+  inJob = false;
 }
 
 /** The arguments of a JOB_GEMM or JOB_SYRK job. */

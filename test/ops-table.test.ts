@@ -85,6 +85,17 @@ const CASES: Record<OpName, Case[]> = {
     },
     { name: "bjorckSpectral 4x6 K=10 stopped by the tolerance before step 3", inputs: [tolInput], build: ([w]) => ops.bjorckSpectral(w, 10, 0.5, tol) },
   ],
+  bjorckSpectralMany: [
+    {
+      // A wide, a tall and a square weight together; the product mixes every output into the loss.
+      name: "bjorckSpectralMany 3x5, 5x3, 3x3 K=4",
+      inputs: [mat(3, 5, -0.4, 0.4), mat(5, 3, -0.4, 0.4), mat(3, 3, -0.4, 0.4)],
+      build: (ws) => {
+        const [a, b, c] = ops.bjorckSpectralMany(ws, 4);
+        return ops.matmul(ops.matmul(a, b), c);
+      },
+    },
+  ],
   affine: [1, 1.7].map((s) => ({
     name: `affine s=${s}`, inputs: [mat(3, 5), mat(4, 5), vec(4)], build: ([x, w, b]) => ops.affine(x, w, b, s),
   })),

@@ -212,6 +212,58 @@ test("the f64 eigensolver split between threads is bit-identical to one thread",
   assert.ok(e.threads === 1 || e.splitJobs() > jobsBefore + 1000, "the eigensolver's passes were split between threads");
 });
 
+/** eigSymBatch on `mats` in `arena`: per problem, [status, eigenvalues, eigenvectors] as eigOn gives them. */
+function eigBatchOn(arena: Arena, kernels: Kernels, mats: { n: number; a: Float64Array; workBytes: number }[]): Float64Array[] {
+  const fields = kernels.eigProblemBytes() / 4;
+  const table = arena.alloc(mats.length * fields * 4);
+  const ptrs = mats.map(({ n, a, workBytes }, i) => {
+    const pa = arena.alloc(n * n * 8), pw = arena.alloc(n * 8), pz = arena.alloc(n * n * 8), work = arena.alloc(workBytes);
+    arena.f64(pa, n * n).set(a);
+    new Int32Array(arena.memory.buffer, table + i * fields * 4, fields).set([n, pa, n, pw, pz, work, workBytes, -1]);
+    return { pa, pw, pz, work };
+  });
+  kernels.eigSymBatch(mats.length, table);
+  const records = Int32Array.from(new Int32Array(arena.memory.buffer, table, mats.length * fields));
+  return mats.map(({ n, workBytes }, i) => {
+    const { pa, pw, pz, work } = ptrs[i];
+    const out = Float64Array.from([records[i * fields + fields - 1], ...arena.f64(pw, n), ...arena.f64(pz, n * n)]);
+    for (const [p, bytes] of [[pa, n * n * 8], [pw, n * 8], [pz, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
+    return out;
+  });
+}
+
+test("eigSymBatch gives every problem eigSym's bits alone; two large problems run side by side as one job", async () => {
+  await workersReady();
+  const withNaN = symmetric(100, 5, 100);
+  withNaN[3 * 100 + 7] = withNaN[7 * 100 + 3] = NaN;
+  // Five large problems (one with NaN: status 1) and two small ones: with two
+  // threads four are solved whole, the fifth and the small ones split as usual.
+  const mats = [[512, 512, 0], [7, 7, 0], [333, 333, 1], [130, 20, 1], [97, 97, 0], [95, 95, 0]].map(([n, rank, small]) => ({
+    n, a: symmetric(n, n + rank, rank), workBytes: small ? 12 * n * 8 + 24 * (n + 2) : e.kernels.eigSymWorkspaceBytes(n),
+  }));
+  mats.splice(2, 0, { n: 100, a: withNaN, workBytes: e.kernels.eigSymWorkspaceBytes(100) });
+  const batch = eigBatchOn(e.arena, e.kernels, mats);
+  mats.forEach(({ n, a, workBytes }, i) => {
+    const alone = eigOn(ref, single.kernels, n, a, workBytes);
+    assert.is(batch[i][0], alone[0], `problem ${i} (n = ${n}): the status of eigSym alone`);
+    assert.is(alone[0], n === 100 ? 1 : 0);
+    for (let j = 0; j < alone.length; j++) {
+      if (!Object.is(batch[i][j], alone[j])) assert.unreachable(`problem ${i} (n = ${n}): [${j}] = ${batch[i][j]} in the batch, ${alone[j]} alone`);
+    }
+  });
+  // Two 512s: one job in all (each solved on one thread); alone, each posts hundreds.
+  const pair = [0, 1].map((seed) => ({ n: 512, a: symmetric(512, seed, 512), workBytes: e.kernels.eigSymWorkspaceBytes(512) }));
+  const jobsBefore = e.splitJobs();
+  const solved = eigBatchOn(e.arena, e.kernels, pair);
+  if (e.threads > 1) assert.is(e.splitJobs() - jobsBefore, 1, "the pair ran as one batch job");
+  pair.forEach(({ n, a, workBytes }, i) => {
+    const alone = eigOn(ref, single.kernels, n, a, workBytes);
+    for (let j = 0; j < alone.length; j++) {
+      if (!Object.is(solved[i][j], alone[j])) assert.unreachable(`pair ${i}: [${j}] differs from eigSym alone`);
+    }
+  });
+});
+
 test("the Adam update split between threads is bit-identical to one thread (tails, both paths)", async () => {
   await workersReady();
   const jobsBefore = e.splitJobs();

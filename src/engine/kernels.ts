@@ -19,7 +19,7 @@ import {
   refBjorckSpectralBackward, refBjorckSpectralForward, refGemm,
   refGroupsortBackward, refGroupsortForward, refSigmoid, refSoftplus, type RefSpectralSaved,
 } from "./reference.js";
-import { spectralForwardRaw, spectralWorkspaceBytes } from "./spectral.js";
+import { spectralForwardMany, spectralWorkspaceBytes } from "./spectral.js";
 
 /** out = alpha op(A) op(B) into a new tensor. */
 export function gemm(transA: boolean, transB: boolean, a: Tensor, b: Tensor, alpha = 1): Tensor {
@@ -102,21 +102,40 @@ export interface BjorckSpectralSaved {
 
 /** K Björck steps through the eigendecomposition of the smaller Gram (src/engine/spectral.ts). */
 export function bjorckSpectralForward(w: Tensor, iters: number, beta: number, save: boolean, tol = -1): { out: Tensor; saved: BjorckSpectralSaved | null } {
-  const [r, c] = w.shape;
-  const s = Math.min(r, c), l = Math.max(r, c);
-  if (w.dtype === "f64") {
-    const { out, steps, saved } = refBjorckSpectralForward(r, c, iters, beta, w.data, tol);
-    const t = empty([r, c], "f64");
-    t.data.set(out);
-    return { out: t, saved: save ? { rows: r, cols: c, iters: steps, beta, zt: null, v: null, lam: saved.lam, q: saved.q, host: saved } : null };
+  return bjorckSpectralForwardMany([w], iters, beta, save, tol)[0];
+}
+
+/**
+ * bjorckSpectralForward on several weights, with the same results: f32 weights
+ * go through one spectralForwardMany, whose eigendecompositions run side by side.
+ */
+export function bjorckSpectralForwardMany(ws: Tensor[], iters: number, beta: number, save: boolean, tol = -1): { out: Tensor; saved: BjorckSpectralSaved | null }[] {
+  type Forward = { out: Tensor; saved: BjorckSpectralSaved | null };
+  const results: Forward[] = new Array(ws.length);
+  const f32: { i: number; r: number; c: number; w: Tensor; out: Tensor; zt: Tensor | null; v: Tensor | null }[] = [];
+  ws.forEach((w, i) => {
+    const [r, c] = w.shape;
+    const s = Math.min(r, c), l = Math.max(r, c);
+    if (w.dtype === "f64") {
+      const { out, steps, saved } = refBjorckSpectralForward(r, c, iters, beta, w.data, tol);
+      const t = empty([r, c], "f64");
+      t.data.set(out);
+      results[i] = { out: t, saved: save ? { rows: r, cols: c, iters: steps, beta, zt: null, v: null, lam: saved.lam, q: saved.q, host: saved } : null };
+    } else {
+      f32.push({ i, r, c, w, out: empty([r, c]), zt: save ? empty([s, s]) : null, v: save ? empty([s, l]) : null });
+    }
+  });
+  if (f32.length > 0) {
+    const e = engine();
+    const work = e.workspace(Math.max(...f32.map(({ r, c }) => spectralWorkspaceBytes(e.kernels, r, c, iters))));
+    const raw = spectralForwardMany(e.kernels, e.arena, f32.map(({ r, c, w, out, zt, v }) =>
+      ({ r, c, w: w.ptr, out: out.ptr, save: zt && v ? { zt: zt.ptr, v: v.ptr } : null })), iters, beta, tol, work);
+    f32.forEach(({ i, r, c, out, zt, v }, j) => {
+      const { lam, q, steps } = raw[j];
+      results[i] = { out, saved: save ? { rows: r, cols: c, iters: steps, beta, zt, v, lam, q, host: null } : null };
+    });
   }
-  const e = engine();
-  const out = empty([r, c]);
-  const zt = save ? empty([s, s]) : null, v = save ? empty([s, l]) : null;
-  const work = e.workspace(spectralWorkspaceBytes(e.kernels, r, c, iters));
-  const { lam, q, steps } = spectralForwardRaw(e.kernels, e.arena, r, c, iters, beta, tol, w.ptr, out.ptr,
-    zt && v ? { zt: zt.ptr, v: v.ptr } : null, work);
-  return { out, saved: save ? { rows: r, cols: c, iters: steps, beta, zt, v, lam, q, host: null } : null };
+  return results;
 }
 
 /**

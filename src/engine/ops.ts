@@ -85,12 +85,23 @@ function checkBjorckArgs(op: string, iters: number, tolerance: number | null): v
  * tolerance rule is bjorck's, evaluated on the eigenvalues.
  */
 export function bjorckSpectral(w: Tensor, iters: number, beta = 0.5, tolerance: number | null = null): Tensor {
-  requireRank("bjorckSpectral", w, 2);
+  return bjorckSpectralMany([w], iters, beta, tolerance)[0];
+}
+
+/**
+ * bjorckSpectral of each weight, with the same values and gradients (each
+ * output its own op on the tape); their eigendecompositions run side by side
+ * on the kernel threads, which a layer at a time cannot do.
+ */
+export function bjorckSpectralMany(ws: Tensor[], iters: number, beta = 0.5, tolerance: number | null = null): Tensor[] {
+  for (const w of ws) requireRank("bjorckSpectral", w, 2);
   checkBjorckArgs("bjorckSpectral", iters, tolerance);
-  const track = gradEnabled() && w.requiresGrad;
-  const { out, saved } = K.bjorckSpectralForward(w, iters, beta, track, tolerance ?? -1);
-  const keepAlive = saved?.zt && saved.v ? [saved.zt, saved.v] : [];
-  return record(out, "bjorckSpectral", [w], keepAlive, (g) => [K.bjorckSpectralBackward(saved!, g)]);
+  const track = gradEnabled() && ws.some((w) => w.requiresGrad);
+  const forwards = K.bjorckSpectralForwardMany(ws, iters, beta, track, tolerance ?? -1);
+  return forwards.map(({ out, saved }, i) => {
+    const keepAlive = saved?.zt && saved.v ? [saved.zt, saved.v] : [];
+    return record(out, "bjorckSpectral", [ws[i]], keepAlive, (g) => [K.bjorckSpectralBackward(saved!, g)]);
+  });
 }
 
 /**

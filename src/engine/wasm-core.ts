@@ -28,6 +28,8 @@ export interface Kernels {
   spectralScaleRows(rows: number, cols: number, q: number, x: number, xF32: number, out: number): void;
   eigSym(n: number, a: number, lda: number, w: number, z: number, work: number, workBytes: number): number;
   eigSymWorkspaceBytes(n: number): number;
+  eigSymBatch(count: number, problems: number): void;
+  eigProblemBytes(): number;
   choleskyLower(n: number, a: number, lda: number): number;
   groupsortForward(n: number, g: number, x: number, y: number): void;
   groupsortBackward(n: number, g: number, x: number, dy: number, dx: number, idx: number): void;
@@ -66,7 +68,7 @@ export const KERNEL_ARITY: { [K in keyof Kernels]: Parameters<Kernels[K]>["lengt
   gemm: 14, syrk: 10, gemmWorkspaceBytes: 0,
   bjorckForward: 8, bjorckForwardTol: 9, bjorckBackward: 8, bjorckWorkspaceBytes: 2, bjorckSaveFloats: 3,
   gemm64: 13, gemm64WorkspaceBytes: 0, bjorckSpectralCoeffs: 7, bjorckSpectralWorkspaceBytes: 2,
-  eigSym: 7, eigSymWorkspaceBytes: 1, choleskyLower: 3,
+  eigSym: 7, eigSymWorkspaceBytes: 1, eigSymBatch: 2, eigProblemBytes: 0, choleskyLower: 3,
   groupsortForward: 4, groupsortBackward: 6,
   scale: 3, axpby: 5, addRowBias: 6, columnSums: 4, sigmoid: 3, softplus: 3, binaryMap: 5, unaryMap: 6, adamStep: 10,
   peakMulAdd: 2, flopsF32: 0, flopsF64: 0, heapBase: 0, hasRelaxedSimd: 0,

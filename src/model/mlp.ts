@@ -63,8 +63,11 @@ export class MLP {
    */
   effectiveWeights(iters: number, opts: BjorckOptions): Tensor[] {
     const { beta, method, tolerance } = opts;
-    const orthonormalise = method === "spectral" ? ops.bjorckSpectral : ops.bjorck;
-    return this.layers.map((l) => (this.kind === "lipschitz" ? orthonormalise(l.weight, iters, beta, tolerance) : l.weight));
+    const weights = this.layers.map((l) => l.weight);
+    if (this.kind !== "lipschitz") return weights;
+    // The spectral method takes the layers together: their eigendecompositions share the threads.
+    if (method === "spectral") return ops.bjorckSpectralMany(weights, iters, beta, tolerance);
+    return weights.map((w) => ops.bjorck(w, iters, beta, tolerance));
   }
 
   /** Pre-activation output for input x [batch, in], given effective weights. */
