@@ -11,8 +11,8 @@ import os from "node:os";
 import path from "node:path";
 import { projectRoot } from "../src/paths.js";
 import { FIGURE_IDS, MODELS } from "../src/reproduce/models.js";
-import { SCALES } from "../src/reproduce/scales.js";
-import { buildPlan, shardJobs } from "../src/reproduce/plan.js";
+import { SCALES, scaleWith } from "../src/reproduce/scales.js";
+import { buildPlan, jobCommand, shardJobs } from "../src/reproduce/plan.js";
 import { WALL_TIMES_HEADING } from "../src/reproduce/report.js";
 import { Interrupted, missingData, runJob } from "../src/reproduce/jobs.js";
 import { modelDir, readJobRecord } from "../src/reproduce/store.js";
@@ -64,8 +64,10 @@ test("bad flags end with one line and status 2", async () => {
     lipvae("--only", "fig3,fig99", "--plan"),
     lipvae("--scale", "huge", "--plan"),
     lipvae("--job", "no-such-model", "--scale", "tiny", "--out", path.join(tmp, "bad")),
+    lipvae("--bjorck-method", "qr", "--plan"),
   ]);
-  const expected = [/--shard 2\/2: I must be from 0 to N-1/, /unknown figure 'fig99'/, /--scale must be quick or paper/, /--job no-such-model is not a job/];
+  const expected = [/--shard 2\/2: I must be from 0 to N-1/, /unknown figure 'fig99'/, /--scale must be quick or paper/, /--job no-such-model is not a job/,
+    /--bjorck-method must be iterate or spectral \(got 'qr'\)/];
   runs.forEach((r, i) => {
     assert.is(r.status, 2, r.stderr);
     assert.is(r.stderr.trimEnd().split("\n").length, 1, r.stderr);
@@ -83,6 +85,30 @@ test("--plan prints one command per job, and JSON lines with --json", async () =
   const records = json.stdout.trimEnd().split("\n").map((l) => JSON.parse(l));
   assert.equal(records.map((r) => r.job), jobs.map((j) => j.model.id));
   for (const r of records) assert.ok(Number.isFinite(r.estimatedSeconds) && r.estimatedSeconds >= 0, JSON.stringify(r));
+});
+
+test("--bjorck-method: the paper scale with the spectral method trains other models, each job's command carries it, the estimate drops", async () => {
+  const [iterate, spectral] = await Promise.all([
+    lipvae("--plan", "--json", "--scale", "paper", "--out", "D"),
+    lipvae("--plan", "--json", "--scale", "paper", "--bjorck-method", "spectral", "--out", "D"),
+  ]);
+  const parse = (r: Run) => r.stdout.trimEnd().split("\n").map((l) => JSON.parse(l) as { job: string; hash: string; command: string; estimatedSeconds: number });
+  const [a, b] = [parse(iterate), parse(spectral)];
+  assert.equal(b.map((r) => r.job), a.map((r) => r.job), "the same jobs");
+  for (const r of a) assert.not.match(r.command, /--bjorck-method/, "the scale's own method needs no flag");
+  for (const r of b) assert.match(r.command, /^lipvae reproduce --scale paper --bjorck-method spectral --out D --job /);
+  b.forEach((r, i) => {
+    const lipschitz = !r.job.startsWith("std-");
+    if (lipschitz) assert.is.not(r.hash, a[i].hash, `${r.job}: another method trains another model`);
+    else assert.is(r.hash, a[i].hash, `${r.job}: the standard VAE has no Björck`);
+  });
+  const total = (rs: { estimatedSeconds: number }[]) => rs.reduce((t, r) => t + r.estimatedSeconds, 0);
+  assert.ok(total(b) < total(a) / 2, `spectral ${total(b)} s against iterate ${total(a)} s`);
+  // quick defaults to spectral: asking for it changes nothing, asking for iterate is carried.
+  const quick = buildPlan(SCALES.quick, [], 0);
+  assert.is(jobCommand(quick, quick.jobs[0], "D"), `lipvae reproduce --scale quick --out D --job ${quick.jobs[0].model.id}`);
+  const quickIterate = buildPlan(scaleWith("quick", "iterate"), [], 0);
+  assert.is(jobCommand(quickIterate, quickIterate.jobs[0], "D"), `lipvae reproduce --scale quick --bjorck-method iterate --out D --job ${quick.jobs[0].model.id}`);
 });
 
 test("a job stopped during training continues from its checkpoint and ends with the uninterrupted model", async () => {

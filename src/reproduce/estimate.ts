@@ -1,7 +1,8 @@
 // Rough wall-time estimates of the jobs on two cores, for --plan, the paper
-// scale's warning and the ETA. Step times are the README's measurements
-// (training step at batch 128 and hidden 512: Björck K = 3 iterate 0.35 s,
-// spectral 0.73 s; K = 50 iterate 5.2 s, spectral 0.75 s); the analysis costs
+// scale's warning and the ETA. Step times are the bench's (docs/performance.md,
+// training step at batch 128 and hidden 512 on two threads: Björck K = 3
+// iterate 0.30 s, spectral 0.32 s; K = 50 iterate 4.4 s, spectral 0.33 s;
+// the standard VAE 0.018 s); the analysis costs
 // come from one quick-scale job timed on a heavily loaded machine and scaled
 // by how much slower its training steps ran there (about 13×): rough.
 
@@ -14,10 +15,10 @@ export const ASSUMED_EPOCHS = { train: 100, finetune: 20 };
 
 /** Seconds per training step of a full-size model. */
 function stepSeconds(job: Job, phase: "train" | "finetune"): number {
-  if (job.config.kind === "standard") return 0.05;
+  if (job.config.kind === "standard") return 0.018;
   const spectral = job.config.bjorck.method === "spectral";
-  if (phase === "train") return spectral ? 0.73 : 0.35;
-  return spectral ? 0.75 : 5.2 * (job.config.bjorck.finetuneIters / 50);
+  if (phase === "train") return spectral ? 0.32 : 0.3;
+  return spectral ? 0.33 : 4.4 * (job.config.bjorck.finetuneIters / 50);
 }
 
 /** Per image and per attack step, relative to the paper's 512-wide nets. */

@@ -13,7 +13,7 @@ import type { NormConstraint } from "../attacks/projection.js";
 import type { ModelConfig } from "../model/config.js";
 import { type TrainSettings, defaultSettings } from "../model/train.js";
 import { type Analysis, FIGURE_IDS, FIGURE_NEEDS, type FigureId, MODELS, type ModelSpec } from "./models.js";
-import type { Scale } from "./scales.js";
+import { type Scale, scaleFlags } from "./scales.js";
 
 /** The certificates' and margins' (r, ε): the paper's, throughout. */
 export const R = 8;
@@ -126,5 +126,5 @@ export function shardJobs(plan: Plan, shard: Shard | null): Job[] {
 export function jobCommand(plan: Plan, job: Job, out: string): string {
   const only = plan.figures.length === FIGURE_IDS.length ? "" : ` --only ${plan.figures.join(",")}`;
   const seed = plan.seed === 0 ? "" : ` --seed ${plan.seed}`;
-  return `lipvae reproduce --scale ${plan.scale.name}${only}${seed} --out ${out} --job ${job.model.id}`;
+  return `lipvae reproduce ${scaleFlags(plan.scale)}${only}${seed} --out ${out} --job ${job.model.id}`;
 }

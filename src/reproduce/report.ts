@@ -11,6 +11,7 @@ import { EPS, type Plan, R, jobCommand } from "./plan.js";
 import { type Results, collectResults } from "./results.js";
 import { buildSections, num } from "./sections.js";
 import { figuresDir } from "./store.js";
+import { scaleFlags } from "./scales.js";
 
 export const REPORT_FILE = "report.md";
 export const WALL_TIMES_HEADING = "## Wall times";
@@ -41,10 +42,10 @@ export async function writeReport(out: string, plan: Plan): Promise<string> {
     "## Commands",
     "",
     "```sh",
-    `lipvae reproduce --scale ${s.name} --out $OUT${plan.seed !== 0 ? ` --seed ${plan.seed}` : ""}     # everything, then this report`,
-    `lipvae reproduce --scale ${s.name} --out $OUT --plan          # one command per job`,
+    `lipvae reproduce ${scaleFlags(s)} --out $OUT${plan.seed !== 0 ? ` --seed ${plan.seed}` : ""}     # everything, then this report`,
+    `lipvae reproduce ${scaleFlags(s)} --out $OUT --plan          # one command per job`,
     ...plan.jobs.map((j) => jobCommand(plan, j, "$OUT")),
-    `lipvae reproduce --scale ${s.name} --out $OUT --report        # figures and report from the results`,
+    `lipvae reproduce --out $OUT --report        # figures and report from the results (the run's scale, method, figures and seed)`,
     "```",
     "",
     "## Models",

@@ -1,7 +1,7 @@
 // The three scales of `lipvae reproduce`: how long models train and how many
 // images each analysis uses. Every scale runs the same code; only these
 // numbers differ. "paper" is the paper's protocol (docs/reference-code.md,
-// docs/attacks.md), "quick" fits about 40 minutes on two cores, "tiny" (hidden,
+// docs/attacks.md), "quick" takes about 11 minutes on two cores, "tiny" (hidden,
 // for tests) takes seconds per figure.
 
 import type { BjorckMethod } from "../model/config.js";
@@ -69,6 +69,16 @@ export const SCALES: Record<ScaleName, Scale> = {
     evalImages: 200, encodeImages: 100,
   },
 };
+
+/** The scale `name` with its Björck method replaced (`lipvae reproduce --bjorck-method`). */
+export function scaleWith(name: ScaleName, bjorckMethod: BjorckMethod): Scale {
+  return { ...SCALES[name], bjorckMethod };
+}
+
+/** The flags that select `scale`: its name, and the Björck method where it is not the name's default. */
+export function scaleFlags(scale: Scale): string {
+  return `--scale ${scale.name}${scale.bjorckMethod === SCALES[scale.name].bjorckMethod ? "" : ` --bjorck-method ${scale.bjorckMethod}`}`;
+}
 
 export function isScaleName(name: string): name is ScaleName {
   return (SCALE_NAMES as readonly string[]).includes(name);
