@@ -3,6 +3,7 @@
 
 import { Arena } from "../src/engine/arena.js";
 import { G64, type WasmInstance } from "../src/engine/wasm.js";
+import { type EigProblem, eigBatchTableBytes, eigSymBatch } from "../src/engine/eig-batch.js";
 import { type BenchRow, measure } from "./harness.js";
 
 /** The 9 weight matrices of the paper's model, [out, in]: encoder mean, encoder std, decoder. */
@@ -161,21 +162,14 @@ export function kernelBenchmarks(inst: Pick<WasmInstance, "kernels" | "build" | 
     row.note = `the 9 paper weights' smaller Grams (six 512x512, three 10x10), f64, ${threaded ? `${threaded.threads} threads` : "one thread"}`;
     rows.push(row);
     // The same Grams in one eigSymBatch per MLP, as the spectral forward pass runs them (src/engine/spectral.ts).
-    const fields = k.eigProblemBytes() / 4, perMlp = 3;
-    const tables = [0, 1, 2].map((m) => {
-      const table = arena.alloc(perMlp * fields * 4);
-      grams.slice(m * perMlp, (m + 1) * perMlp).forEach(({ s, g }, i) => {
-        const wBytes = k.eigSymWorkspaceBytes(s);
-        const record = [s, g, s, arena.alloc(s * 8), arena.alloc(s * s * 8), arena.alloc(wBytes), wBytes, -1];
-        new Int32Array(arena.memory.buffer, table + i * fields * 4, fields).set(record);
-      });
-      return table;
-    });
+    const perMlp = 3, table = arena.alloc(eigBatchTableBytes(perMlp));
+    const batches = [0, 1, 2].map((m) => grams.slice(m * perMlp, (m + 1) * perMlp).map(({ s, g }): EigProblem => {
+      const workBytes = k.eigSymWorkspaceBytes(s);
+      return { n: s, a: g, lda: s, w: arena.alloc(s * 8), z: arena.alloc(s * s * 8), work: arena.alloc(workBytes), workBytes };
+    }));
     const batch = measure("eig.f64.paper9.batch", build, 0, () => {
-      for (const table of tables) {
-        k.eigSymBatch(perMlp, table);
-        const records = new Int32Array(arena.memory.buffer, table, perMlp * fields);
-        for (let i = 0; i < perMlp; i++) if (records[i * fields + fields - 1] !== 0) throw new Error("eigSymBatch failed");
+      for (const problems of batches) {
+        if (eigSymBatch(k, arena.memory, table, problems).some((status) => status !== 0)) throw new Error("eigSymBatch failed");
       }
     }, { ...opts, minRuns: quick ? 2 : 5 });
     batch.note = `the same Grams, one eigSymBatch per MLP (two 512x512 side by side), ${threaded ? `${threaded.threads} threads` : "one thread"}`;

@@ -9,6 +9,7 @@ import { engine, setThreads } from "../src/engine/engine.js";
 import { instantiate, type Kernels } from "../src/engine/wasm.js";
 import { G64 } from "../src/engine/wasm-core.js";
 import { Arena } from "../src/engine/arena.js";
+import { type EigProblem, eigBatchTableBytes, eigSymBatch } from "../src/engine/eig-batch.js";
 import { SEED, rng, uniform } from "./helpers.js";
 
 const e = engine();
@@ -214,20 +215,17 @@ test("the f64 eigensolver split between threads is bit-identical to one thread",
 
 /** eigSymBatch on `mats` in `arena`: per problem, [status, eigenvalues, eigenvectors] as eigOn gives them. */
 function eigBatchOn(arena: Arena, kernels: Kernels, mats: { n: number; a: Float64Array; workBytes: number }[]): Float64Array[] {
-  const fields = kernels.eigProblemBytes() / 4;
-  const table = arena.alloc(mats.length * fields * 4);
-  const ptrs = mats.map(({ n, a, workBytes }, i) => {
-    const pa = arena.alloc(n * n * 8), pw = arena.alloc(n * 8), pz = arena.alloc(n * n * 8), work = arena.alloc(workBytes);
-    arena.f64(pa, n * n).set(a);
-    new Int32Array(arena.memory.buffer, table + i * fields * 4, fields).set([n, pa, n, pw, pz, work, workBytes, -1]);
-    return { pa, pw, pz, work };
+  const tableBytes = eigBatchTableBytes(mats.length), table = arena.alloc(tableBytes);
+  const problems = mats.map(({ n, a, workBytes }): EigProblem => {
+    const problem = { n, a: arena.alloc(n * n * 8), lda: n, w: arena.alloc(n * 8), z: arena.alloc(n * n * 8), work: arena.alloc(workBytes), workBytes };
+    arena.f64(problem.a, n * n).set(a);
+    return problem;
   });
-  kernels.eigSymBatch(mats.length, table);
-  const records = Int32Array.from(new Int32Array(arena.memory.buffer, table, mats.length * fields));
-  return mats.map(({ n, workBytes }, i) => {
-    const { pa, pw, pz, work } = ptrs[i];
-    const out = Float64Array.from([records[i * fields + fields - 1], ...arena.f64(pw, n), ...arena.f64(pz, n * n)]);
-    for (const [p, bytes] of [[pa, n * n * 8], [pw, n * 8], [pz, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
+  const statuses = eigSymBatch(kernels, arena.memory, table, problems);
+  arena.free(table, tableBytes);
+  return problems.map(({ n, a, w, z, work, workBytes }, i) => {
+    const out = Float64Array.from([statuses[i], ...arena.f64(w, n), ...arena.f64(z, n * n)]);
+    for (const [p, bytes] of [[a, n * n * 8], [w, n * 8], [z, n * n * 8], [work, workBytes]]) arena.free(p, bytes);
     return out;
   });
 }

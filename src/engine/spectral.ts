@@ -17,6 +17,7 @@
 
 import { G64, type Kernels } from "./wasm-core.js";
 import { spectralSteps } from "./reference.js";
+import { eigBatchTableBytes, eigSymBatch } from "./eig-batch.js";
 
 /** The allocator the forward pass needs: the engine's arena or a bump allocator. */
 export interface RawMemory {
@@ -36,9 +37,6 @@ export function spectralWorkspaceBytes(k: Kernels, r: number, c: number, iters: 
   const s = Math.min(r, c);
   return Math.max(k.gemm64WorkspaceBytes(), k.eigSymWorkspaceBytes(s), k.bjorckSpectralWorkspaceBytes(s, iters), k.gemmWorkspaceBytes());
 }
-
-/** Fields of an eigSymBatch problem record (assembly/eig.ts, EigProblem), the status last. */
-const PROBLEM_FIELDS = 8;
 
 /** One matrix of spectralForwardMany: the f32 r x c weights at w, W_K to out (f32, r x c). */
 export interface SpectralItem {
@@ -86,22 +84,16 @@ export function spectralForwardMany(k: Kernels, mem: RawMemory, items: SpectralI
     return ptr;
   };
   try {
-    // eigSymBatch's records: {n, a, lda, w, z, work, workBytes, status}, 4 bytes each.
-    if (k.eigProblemBytes() !== 4 * PROBLEM_FIELDS) throw new Error("eigSymBatch's record layout changed: update spectralForwardMany");
-    const problems = alloc(items.length * 4 * PROBLEM_FIELDS);
-    const mats = items.map(({ r, c, w, save }, i) => {
+    const mats = items.map(({ r, c, w }, i) => {
       const wide = r <= c, s = Math.min(r, c), l = Math.max(r, c);
       const g = alloc(s * s * 8), lam = alloc(s * 8), zt = alloc(s * s * 8);
       const eigBytes = i === 0 ? spectralWorkspaceBytes(k, r, c, iters) : k.eigSymWorkspaceBytes(s);
       const eigWork = i === 0 ? work : alloc(eigBytes);
       // G = X X^T: both operands the f32 weights, only the lower triangle computed.
       k.gemm64(G64.A_F32 | G64.B_F32 | G64.LOWER | (wide ? G64.TRANS_B : G64.TRANS_A), s, s, l, 1, w, c, w, c, 0, g, s, work);
-      new Int32Array(mem.memory.buffer, problems + i * 4 * PROBLEM_FIELDS, PROBLEM_FIELDS).set([s, g, s, lam, zt, eigWork, eigBytes, -1]);
-      return { wide, s, l, lam, zt, save };
+      return { wide, s, l, lam, zt, eig: { n: s, a: g, lda: s, w: lam, z: zt, work: eigWork, workBytes: eigBytes } };
     });
-    k.eigSymBatch(items.length, problems);
-    const records = new Int32Array(mem.memory.buffer, problems, items.length * PROBLEM_FIELDS);
-    const statuses = items.map((_, i) => records[i * PROBLEM_FIELDS + PROBLEM_FIELDS - 1]);
+    const statuses = eigSymBatch(k, mem.memory, alloc(eigBatchTableBytes(items.length)), mats.map((m) => m.eig));
     return items.map(({ r, c, w, out, save }, i) => {
       const { wide, s, l, lam, zt } = mats[i];
       if (statuses[i] === 2) throw new Error(`spectral Björck: the eigensolver did not converge on a ${r}x${c} matrix`);
